@@ -1,0 +1,49 @@
+# Two commands for a fresh clone: `make run` and `make test` (see README.md).
+PYTHON ?= python3.11
+VENV ?= .venv
+BIN := $(VENV)/bin
+PY := $(BIN)/python
+DEV_SECRET_KEY := insecure-dev-only-never-use-in-production
+
+.PHONY: install run test lint format migrate serve-prod bench-clean clean
+
+# Installs the pinned, hash-checked dependencies into $(VENV); reruns when the lock changes.
+install: $(VENV)/.installed
+$(VENV)/.installed: requirements/dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check --require-hashes -r requirements/dev.txt
+	touch $@
+
+# Development server on 127.0.0.1:8000 with the embedded SQLite database and a demo organization.
+run: install
+	mkdir -p var
+	DEBUG=1 SECRET_KEY=$${SECRET_KEY:-$(DEV_SECRET_KEY)} $(PY) manage.py migrate --no-input
+	@DEBUG=1 SECRET_KEY=$${SECRET_KEY:-$(DEV_SECRET_KEY)} $(PY) manage.py seed_demo --key-file var/demo-api-key > /dev/null
+	@echo "Demo organization API key: $$(cat var/demo-api-key)"
+	@echo "Try: curl -H \"X-API-KEY: $$(cat var/demo-api-key)\" http://127.0.0.1:8000/api/v2/organizations"
+	DEBUG=1 SECRET_KEY=$${SECRET_KEY:-$(DEV_SECRET_KEY)} $(PY) manage.py runserver 127.0.0.1:8000
+
+test: install
+	SECRET_KEY=$${SECRET_KEY:-$(DEV_SECRET_KEY)} $(BIN)/pytest $(PYTEST_ARGS)
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	SECRET_KEY=$(DEV_SECRET_KEY) $(BIN)/mypy
+
+format: install
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+migrate: install
+	$(PY) manage.py migrate --no-input
+
+# Production-style serving: static files collected, gunicorn with deploy/gunicorn.conf.py.
+# Needs SECRET_KEY (and usually DATABASE_URL, ALLOWED_HOSTS) in the environment.
+serve-prod: install
+	$(PY) manage.py collectstatic --no-input --verbosity 0
+	$(PY) manage.py migrate --no-input
+	$(BIN)/gunicorn -c deploy/gunicorn.conf.py hyperrep.wsgi
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

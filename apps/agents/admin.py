@@ -1,0 +1,10 @@
+from django.contrib import admin
+
+from apps.agents.models import Agent
+from apps.organizations.admin import TenantAdmin
+
+
+@admin.register(Agent)
+class AgentAdmin(TenantAdmin):
+    list_display = ("name", "email", "organization", "public_id")
+    search_fields = ("name", "email", "public_id")

@@ -1,0 +1,6 @@
+from apps.agents.models import Agent
+from apps.organizations.models import Organization, TenantQuerySet
+
+
+def agent_list(*, organization: Organization) -> TenantQuerySet:
+    return Agent.objects.for_org(organization).only("public_id", "name", "email")

@@ -1,0 +1,13 @@
+from apps.agents.models import Agent
+from apps.agents.selectors import agent_list
+from apps.agents.serializers import AgentSerializer
+from hyperrep.api.viewsets import OrganizationScopedViewSet
+
+
+class AgentViewSet(OrganizationScopedViewSet):
+    """The organization's agents, A to Z. Agents are written in the admin, not the API."""
+
+    model = Agent
+    selector = agent_list
+    serializer_class = AgentSerializer
+    ordering = ("name", "id")

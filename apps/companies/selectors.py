@@ -1,0 +1,8 @@
+from django.db.models import F
+
+from apps.companies.models import Company
+from apps.organizations.models import Organization, TenantQuerySet
+
+
+def company_list(*, organization: Organization) -> TenantQuerySet:
+    return Company.objects.for_org(organization).annotate(agent_public_id=F("agent__public_id"))

@@ -1,0 +1,22 @@
+from typing import Any
+
+from drf_spectacular.utils import extend_schema
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from apps.companies.models import Company
+from apps.companies.selectors import company_list
+from apps.companies.serializers import CompanyCreateSerializer, CompanySerializer
+from apps.companies.services import company_create
+from hyperrep.api.viewsets import OrganizationScopedViewSet
+
+
+class CompanyViewSet(OrganizationScopedViewSet):
+    model = Company
+    selector = company_list
+    serializer_class = CompanySerializer
+
+    @extend_schema(request=CompanyCreateSerializer, responses=CompanySerializer)
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        body = self.read_body(CompanyCreateSerializer)
+        return self.respond_with(company_create(organization=self.organization, **body))

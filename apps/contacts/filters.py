@@ -1,0 +1,27 @@
+import django_filters
+from django.db.models import QuerySet
+from django.db.models.functions import Lower
+
+from apps.contacts.models import Contact
+from hyperrep.api import ids
+from hyperrep.api.dates import DateRangeFilterSet
+
+
+class ContactFilter(DateRangeFilterSet):
+    date_field = "created_at"
+
+    email = django_filters.CharFilter(method="filter_email", label="Email, case-insensitive")
+    phone_number = django_filters.CharFilter(field_name="phone_number")
+    company_id = django_filters.CharFilter(method="filter_company", label="Company id")
+
+    class Meta:
+        model = Contact
+        fields: list[str] = []
+
+    def filter_email(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        # Written against Lower("email") so that the (organization, lower(email)) index serves it.
+        return queryset.alias(email_lower=Lower("email")).filter(email_lower=value.lower())
+
+    def filter_company(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        # The contacts are the organization's already, and so are their companies.
+        return queryset.filter(company__public_id=ids.check(value, prefix="cmp", name=name))

@@ -1,0 +1,54 @@
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models.functions import Lower
+from django.utils import timezone
+
+from apps.companies.models import Company
+from apps.organizations.models import TenantModel
+from hyperrep.api import ids
+
+
+class Contact(TenantModel):
+    """A person the organization talks to. Emails need not be unique (imports have
+    duplicates); lookups by email are case-insensitive and indexed."""
+
+    public_id = ids.PublicIdField(prefix="ctc")
+    name = models.CharField(max_length=255, null=True, blank=True)
+    email = models.CharField(max_length=254, null=True, blank=True)
+    phone_number = models.CharField(max_length=64, null=True, blank=True)
+    company = models.ForeignKey(
+        Company, null=True, blank=True, on_delete=models.SET_NULL, related_name="contacts"
+    )
+    company_role = models.CharField(max_length=255, null=True, blank=True)
+    custom_fields = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta(TenantModel.Meta):
+        indexes = [
+            models.Index(
+                fields=["organization", "-created_at", "-id"], name="contact_newest_first"
+            ),
+            models.Index(
+                "organization",
+                Lower("email"),
+                models.F("created_at").desc(),
+                models.F("id").desc(),
+                name="contact_by_email",
+            ),
+            models.Index(
+                fields=["organization", "phone_number", "-created_at", "-id"],
+                name="contact_by_phone",
+            ),
+            models.Index(
+                fields=["organization", "company", "-created_at", "-id"],
+                name="contact_by_company",
+            ),
+        ]
+
+    def clean(self) -> None:
+        # The admin's guard; API services resolve related ids through for_org() instead.
+        if self.company is not None and self.company.organization_id != self.organization_id:
+            raise ValidationError({"company": "Company of another organization."})
+
+    def __str__(self) -> str:
+        return self.name or self.email or self.phone_number or self.public_id

@@ -1,0 +1,40 @@
+from typing import Any
+
+from rest_framework import serializers
+
+from hyperrep.api.serializers import CustomFieldsField, InputSerializer, ReferenceField
+
+
+class ContactSerializer(serializers.Serializer):
+    contact_id = serializers.CharField(source="public_id")
+    name = serializers.CharField(allow_null=True)
+    email = serializers.CharField(allow_null=True)
+    phone_number = serializers.CharField(allow_null=True)
+    created_at = serializers.DateTimeField()
+    company_id = serializers.CharField(source="company_public_id", allow_null=True)
+    custom_fields = serializers.JSONField()
+    company_role = serializers.CharField(allow_null=True)
+
+
+class ContactCreateSerializer(InputSerializer):
+    name = serializers.CharField(max_length=255, required=False, allow_null=True)
+    email = serializers.EmailField(max_length=254, required=False, allow_null=True)
+    phone_number = serializers.RegexField(
+        r"^\+?[0-9 ().-]{3,40}$",
+        max_length=64,
+        required=False,
+        allow_null=True,
+        error_messages={
+            "invalid": "Enter a phone number: digits, spaces, ( ) . - and a leading +."
+        },
+    )
+    company_id = ReferenceField()
+    company_role = serializers.CharField(max_length=255, required=False, allow_null=True)
+    custom_fields = CustomFieldsField(required=False)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if not any(attrs.get(field) for field in ("name", "email", "phone_number")):
+            raise serializers.ValidationError(
+                "At least one of name, email and phone_number is required."
+            )
+        return attrs

@@ -1,0 +1,31 @@
+from django.contrib import admin
+from django.db.models import QuerySet
+from django.http import HttpRequest
+
+from apps.organizations.models import Organization
+
+
+@admin.register(Organization)
+class OrganizationAdmin(admin.ModelAdmin):
+    list_display = ("name", "public_id", "is_active", "created_at")
+    list_filter = ("is_active",)
+    search_fields = ("name", "public_id")
+    readonly_fields = ("public_id", "created_at")
+    actions = ("deactivate", "activate")
+
+    @admin.action(description="Deactivate selected organizations (their API access stops)")
+    def deactivate(self, request: HttpRequest, queryset: QuerySet[Organization]) -> None:
+        queryset.update(is_active=False)
+
+    @admin.action(description="Activate selected organizations")
+    def activate(self, request: HttpRequest, queryset: QuerySet[Organization]) -> None:
+        queryset.update(is_active=True)
+
+
+class TenantAdmin(admin.ModelAdmin):
+    """Browse one model's rows per organization."""
+
+    list_filter = ("organization",)
+    list_select_related = ("organization",)
+    readonly_fields = ("public_id",)
+    autocomplete_fields = ("organization",)

@@ -1,0 +1,31 @@
+from typing import Any, cast
+
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.viewsets import ViewSet
+
+from apps.keys.models import ApiKey
+from apps.organizations.selectors import organization_get, organization_list
+from apps.organizations.serializers import OrganizationSerializer
+
+
+class OrganizationViewSet(ViewSet):
+    """The organizations the API key can reach."""
+
+    lookup_url_kwarg = "organization_id"
+    lookup_value_regex = "[^/]+"
+
+    @extend_schema(
+        responses=inline_serializer("OrganizationList", {"data": OrganizationSerializer(many=True)})
+    )
+    def list(self, request: Request) -> Response:
+        organizations = organization_list(api_key=cast(ApiKey, request.auth))
+        return Response({"data": OrganizationSerializer(organizations, many=True).data})
+
+    @extend_schema(responses=OrganizationSerializer)
+    def retrieve(self, request: Request, organization_id: str, **kwargs: Any) -> Response:
+        organization = organization_get(
+            api_key=cast(ApiKey, request.auth), organization_id=organization_id
+        )
+        return Response(OrganizationSerializer(organization).data)

@@ -1,0 +1,103 @@
+"""The error contract: every error, from every layer, is `{"detail": "<string>"}`.
+
+DRF errors go through `exception_handler`; Django-level errors (unknown paths, crashes, bad
+hosts) through the `handler*` views wired in hyperrep/urls.py; middleware answers with
+`error_response`.
+"""
+
+import logging
+from typing import Any
+
+from django.core.exceptions import PermissionDenied, RequestDataTooBig
+from django.http import Http404, HttpRequest, JsonResponse
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+
+logger = logging.getLogger("hyperrep.errors")
+
+
+class InvalidValue(exceptions.APIException):
+    """400: a supplied value cannot be right (bad id, bad cursor, business rule)."""
+
+    status_code = status.HTTP_400_BAD_REQUEST
+    default_detail = "Invalid value"
+
+
+class ResourceNotFound(exceptions.NotFound):
+    default_detail = "Not found"
+
+
+class WriteAccessDenied(exceptions.PermissionDenied):
+    default_detail = "API Key does not have write access"
+
+
+class PayloadTooLarge(exceptions.APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_detail = "Request body is too large"
+
+
+def error_response(status_code: int, detail: str, **headers: str) -> JsonResponse:
+    response = JsonResponse(
+        {"detail": detail}, status=status_code, json_dumps_params={"separators": (",", ":")}
+    )
+    for name, value in headers.items():
+        response[name.replace("_", "-")] = value
+    return response
+
+
+def flatten_errors(detail: Any, path: str = "") -> list[str]:
+    """Turn DRF's nested validation detail into `field: message` strings."""
+    if isinstance(detail, dict):
+        messages = []
+        for key, value in detail.items():
+            key = "" if key in ("non_field_errors", "__all__") else str(key)
+            messages.extend(flatten_errors(value, f"{path}.{key}" if path and key else path or key))
+        return messages
+    if isinstance(detail, list):
+        if all(not isinstance(item, (dict, list)) for item in detail):
+            return [f"{path}: {item}" if path else str(item) for item in detail]
+        messages = []
+        for index, item in enumerate(detail):
+            if item:
+                messages.extend(flatten_errors(item, f"{path}[{index}]"))
+        return messages
+    return [f"{path}: {detail}" if path else str(detail)]
+
+
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    if isinstance(exc, Http404):
+        exc = ResourceNotFound()
+    elif isinstance(exc, PermissionDenied):
+        exc = exceptions.PermissionDenied()
+    elif isinstance(exc, RequestDataTooBig):
+        exc = PayloadTooLarge()
+
+    if isinstance(exc, exceptions.ValidationError):
+        detail = "; ".join(flatten_errors(exc.detail)) or "Invalid input"
+        return Response({"detail": detail}, status=status.HTTP_422_UNPROCESSABLE_ENTITY)
+    if not isinstance(exc, exceptions.APIException):
+        return None  # a crash: RequestIdMiddleware logs it and answers 500
+
+    headers = {}
+    wait = getattr(exc, "wait", None)  # set on Throttled
+    if wait is not None:
+        headers["Retry-After"] = str(int(wait) + 1)
+    detail = exc.detail if isinstance(exc.detail, str) else "; ".join(flatten_errors(exc.detail))
+    return Response({"detail": str(detail)}, status=exc.status_code, headers=headers)
+
+
+# Django-level error views (hyperrep/urls.py). They never render HTML.
+def bad_request(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
+    return error_response(400, "Bad request")
+
+
+def permission_denied(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
+    return error_response(403, "Permission denied")
+
+
+def page_not_found(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
+    return error_response(404, "Not found")
+
+
+def server_error(request: HttpRequest) -> JsonResponse:
+    return error_response(500, "Internal server error")

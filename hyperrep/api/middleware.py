@@ -1,0 +1,84 @@
+"""Request-wide plumbing that runs before any view.
+
+RequestIdMiddleware gives every request an id (the client's when sane), writes the one log
+line of the request and turns any crash into the JSON 500. InputGuardMiddleware refuses
+oversized bodies (413) and NUL characters in the path or query string (400) before they can
+reach a parser or the database.
+"""
+
+import logging
+import re
+import time
+import uuid
+from collections.abc import Callable
+from contextvars import ContextVar
+from urllib.parse import unquote_plus
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, SuspiciousOperation
+from django.http import Http404, HttpRequest, HttpResponse
+
+from hyperrep.api.exceptions import error_response
+
+request_log = logging.getLogger("hyperrep.request")
+current_request_id: ContextVar[str] = ContextVar("current_request_id", default="-")
+
+_SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,128}")
+
+
+class RequestIdLogFilter(logging.Filter):
+    """Adds `request_id` to every log record, so every line names its request."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.request_id = current_request_id.get()
+        return True
+
+
+class RequestIdMiddleware:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        supplied = request.headers.get("X-Request-ID", "")
+        request_id = supplied if _SANE_REQUEST_ID.fullmatch(supplied) else uuid.uuid4().hex
+        request.request_id = request_id  # type: ignore[attr-defined]
+        token = current_request_id.set(request_id)
+        started = time.perf_counter()
+        try:
+            response = self.get_response(request)
+            response["X-Request-ID"] = request_id
+            request_log.info(
+                "%s %s %s %.1fms",
+                request.method,
+                request.path,
+                response.status_code,
+                (time.perf_counter() - started) * 1000,
+            )
+            return response
+        finally:
+            current_request_id.reset(token)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if isinstance(exception, (Http404, PermissionDenied, SuspiciousOperation)):
+            return None  # Django's handler404/403/400 answer these, in JSON
+        request_log.error("unhandled exception", exc_info=exception)
+        return error_response(500, "Internal server error")
+
+
+class InputGuardMiddleware:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            return error_response(400, "Invalid Content-Length header")
+        if length > settings.API_MAX_BODY_BYTES:
+            return error_response(
+                413, f"Request body is larger than {settings.API_MAX_BODY_BYTES} bytes"
+            )
+        query = request.META.get("QUERY_STRING", "")
+        if "\x00" in request.path_info or ("%00" in query or "\x00" in unquote_plus(query)):
+            return error_response(400, "NUL characters are not allowed")
+        return self.get_response(request)

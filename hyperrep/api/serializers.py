@@ -1,0 +1,76 @@
+"""Input-validation pieces shared by every resource's serializers."""
+
+from typing import Any
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+CUSTOM_FIELDS_MAX_KEYS = 50
+CUSTOM_FIELDS_MAX_KEY_LENGTH = 64
+CUSTOM_FIELDS_MAX_VALUE_LENGTH = 2000
+
+
+class InputSerializer(serializers.Serializer):
+    """A request body: a JSON object whose every key is a declared field.
+
+    Unknown fields are 422, so nothing is assigned silently and the organization, ids and
+    timestamps can never come from a body.
+    """
+
+    def to_internal_value(self, data: Any) -> Any:
+        if isinstance(data, dict):
+            unknown = sorted(set(data) - set(self.fields))
+            if unknown:
+                raise serializers.ValidationError({name: "Unknown field." for name in unknown})
+        return super().to_internal_value(data)
+
+    def create(self, validated_data: Any) -> Any:
+        raise NotImplementedError("input serializers only validate; services write")
+
+    def update(self, instance: Any, validated_data: Any) -> Any:
+        raise NotImplementedError("input serializers only validate; services write")
+
+
+@extend_schema_field(OpenApiTypes.OBJECT)
+class CustomFieldsField(serializers.Field):
+    """A flat JSON object: at most 50 keys of 1-64 characters; values are strings of at most
+    2,000 characters, numbers, booleans or null."""
+
+    default_error_messages = {
+        "not_object": "Must be a JSON object.",
+        "too_many": f"At most {CUSTOM_FIELDS_MAX_KEYS} keys are allowed.",
+        "bad_key": f"Keys must be 1 to {CUSTOM_FIELDS_MAX_KEY_LENGTH} characters.",
+        "bad_value": (
+            "Values must be strings (at most "
+            f"{CUSTOM_FIELDS_MAX_VALUE_LENGTH} characters), numbers, booleans or null."
+        ),
+    }
+
+    def to_internal_value(self, data: Any) -> dict[str, Any]:
+        if not isinstance(data, dict):
+            self.fail("not_object")
+        if len(data) > CUSTOM_FIELDS_MAX_KEYS:
+            self.fail("too_many")
+        for key, value in data.items():
+            if not 1 <= len(key) <= CUSTOM_FIELDS_MAX_KEY_LENGTH:
+                self.fail("bad_key")
+            if isinstance(value, str):
+                if len(value) > CUSTOM_FIELDS_MAX_VALUE_LENGTH:
+                    self.fail("bad_value")
+            elif not (value is None or isinstance(value, (bool, int, float))):
+                self.fail("bad_value")
+        return data
+
+    def to_representation(self, value: Any) -> Any:
+        return value
+
+
+class ReferenceField(serializers.CharField):
+    """An id of another row in a request body. Its shape and existence are checked by the
+    service, inside the organization (`400 Invalid <name>`), not here."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("required", False)
+        kwargs.setdefault("allow_null", True)
+        super().__init__(allow_blank=True, trim_whitespace=False, **kwargs)

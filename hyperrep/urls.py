@@ -1,0 +1,44 @@
+"""How a request is routed: /api/v2/organizations, then every organization-scoped
+resource under /api/v2/organizations/{organization_id}/ (one app each), the admin, the
+health probes and the API reference. Errors outside DRF answer in JSON too."""
+
+from django.contrib import admin
+from django.urls import URLPattern, URLResolver, include, path, re_path
+from drf_spectacular.views import SpectacularJSONAPIView, SpectacularSwaggerView
+
+from hyperrep.api.exceptions import page_not_found
+from hyperrep.health import Healthz, Readyz
+
+ORGANIZATION_SCOPED_APPS = ["apps.agents.urls", "apps.companies.urls", "apps.contacts.urls"]
+organization_scoped: list[URLPattern | URLResolver] = [
+    path("", include(module)) for module in ORGANIZATION_SCOPED_APPS
+]
+
+api_v2: list[URLPattern | URLResolver] = [
+    re_path(r"^openapi\.json$", SpectacularJSONAPIView.as_view(), name="openapi-schema"),
+    re_path(
+        r"^organizations/(?P<organization_id>[^/]+)/",
+        include(organization_scoped),
+    ),
+    path("", include("apps.organizations.urls")),
+]
+
+urlpatterns = [
+    path("api/v2/", include(api_v2)),
+    re_path(
+        r"^api/docs/?$",
+        SpectacularSwaggerView.as_view(url_name="openapi-schema"),
+        name="api-docs",
+    ),
+    re_path(r"^healthz/?$", Healthz.as_view(), name="healthz"),
+    re_path(r"^readyz/?$", Readyz.as_view(), name="readyz"),
+    path("admin/", admin.site.urls),
+    # Unknown paths: the JSON 404 of the contract, also when DEBUG is on (where Django would
+    # otherwise render its HTML page).
+    re_path(r"", page_not_found),
+]
+
+handler400 = "hyperrep.api.exceptions.bad_request"
+handler403 = "hyperrep.api.exceptions.permission_denied"
+handler404 = "hyperrep.api.exceptions.page_not_found"
+handler500 = "hyperrep.api.exceptions.server_error"
