@@ -3,7 +3,24 @@
 from typing import Any, Literal
 
 from drf_spectacular import openapi
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import serializers
+
+
+class ApiKeyScheme(OpenApiAuthenticationExtension):
+    target_class = "hyperrep.api.authentication.ApiKeyAuthentication"
+    name = "ApiKey"
+
+    def get_security_definition(self, auto_schema: Any) -> dict[str, str]:
+        return {"type": "apiKey", "in": "header", "name": "X-API-KEY"}
+
+
+def document_paths_without_trailing_slash(endpoints: list[Any], **kwargs: Any) -> list[Any]:
+    """Routes accept an optional trailing slash; the reference shows the canonical path."""
+    return [
+        (path.rstrip("/") if path != "/" else path, regex, method, callback)
+        for path, regex, method, callback in endpoints
+    ]
 
 
 class ErrorSerializer(serializers.Serializer):

@@ -40,6 +40,8 @@ class OrganizationScopedViewSet(GenericViewSet):
             raise TypeError(f"{cls.__name__} must not override {', '.join(overridden)}")
         if "model" in cls.__dict__:
             cls.lookup_url_kwarg = f"{cls.model._meta.model_name}_id"
+            # Read by the OpenAPI generator only: get_queryset() never falls back to it.
+            cls.queryset = cls.model.objects.none()
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         super().initial(request, *args, **kwargs)  # authentication and permissions first

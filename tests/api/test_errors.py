@@ -1,0 +1,155 @@
+"""The error contract: every layer answers `{"detail": "..."}` with the documented status."""
+
+from typing import Any
+
+import pytest
+from django.test import Client
+from django.urls import path
+
+from tests.conftest import Api, detail
+
+pytestmark = pytest.mark.django_db
+
+
+def test_unknown_paths_are_json_404(api: Api, client: Client) -> None:
+    for url in ["/api/v2/nope", "/nope", "/api/v3/organizations", "/api/v2/organizations/x/y/z"]:
+        response = client.get(url)
+        assert response.status_code == 404, url
+        assert response["Content-Type"] == "application/json"
+        assert detail(response) == "Not found"
+
+
+def test_unknown_paths_are_json_404_with_debug_on(client: Client, settings: Any) -> None:
+    settings.DEBUG = True
+    response = client.get("/api/v2/nope")
+    assert response.status_code == 404
+    assert detail(response) == "Not found"
+
+
+def test_method_not_allowed_names_the_allowed_methods(api: Api, org_path: str) -> None:
+    response = api.client.delete(f"/api/v2{org_path}/contacts", HTTP_X_API_KEY=api.key)
+    assert response.status_code == 405
+    assert detail(response) == 'Method "DELETE" not allowed.'
+    assert "GET" in response["Allow"] and "POST" in response["Allow"]
+
+    response = api.post(f"{org_path}/agents", {})
+    assert response.status_code == 405
+    assert "POST" not in response["Allow"]
+
+
+def test_a_body_that_is_not_json_is_415(api: Api, org_path: str) -> None:
+    response = api.post(
+        f"{org_path}/contacts",
+        "name=Ann",
+        format=None,
+        content_type="application/x-www-form-urlencoded",
+    )
+    assert response.status_code == 415
+    assert "application/x-www-form-urlencoded" in detail(response)
+
+
+def test_a_body_over_the_limit_is_413(api: Api, org_path: str, settings: Any) -> None:
+    settings.API_MAX_BODY_BYTES = 1000
+    response = api.post(f"{org_path}/contacts", {"name": "x" * 2000})
+    assert response.status_code == 413
+    assert detail(response) == "Request body is larger than 1000 bytes"
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        (b"{", "Malformed JSON"),
+        (b'{"name": NaN}', "Malformed JSON"),
+        (b"\xff\xfe{}", "Request body is not valid UTF-8"),
+        (b'{"name": "a\\u0000b"}', "NUL characters are not allowed"),
+        (b"[" * 100 + b"]" * 100, "JSON nested deeper than 32 levels"),
+        (b"[" * 100000 + b"]" * 100000, "JSON nested deeper than 32 levels"),
+    ],
+)
+def test_bad_json_is_400(api: Api, org_path: str, body: bytes, message: str) -> None:
+    response = api.post(f"{org_path}/contacts", body, format=None, content_type="application/json")
+    assert response.status_code == 400
+    assert detail(response).startswith(message)
+
+
+def test_validation_errors_are_422_naming_each_field(api: Api, org_path: str) -> None:
+    response = api.post(f"{org_path}/contacts", {"email": "nope", "custom_fields": [], "x": 1})
+    assert response.status_code == 422
+    assert detail(response) == "x: Unknown field."
+    response = api.post(f"{org_path}/contacts", {"email": "nope", "custom_fields": []})
+    assert response.status_code == 422
+    assert detail(response) == (
+        "email: Enter a valid email address.; custom_fields: Must be a JSON object."
+    )
+
+
+def crash(request: Any) -> Any:
+    raise RuntimeError("secret internals")
+
+
+urlpatterns = [path("crash", crash)]
+
+
+@pytest.mark.urls("tests.api.test_errors")
+@pytest.mark.parametrize("debug", [False, True])
+def test_a_crash_is_a_json_500_without_traceback(
+    client: Client, settings: Any, caplog: Any, debug: bool
+) -> None:
+    settings.DEBUG = debug
+    client.raise_request_exception = False
+    response = client.get("/crash", HTTP_X_REQUEST_ID="req-123")
+    assert response.status_code == 500
+    assert response.json() == {"detail": "Internal server error"}
+    assert response["X-Request-ID"] == "req-123"
+    assert b"secret internals" not in response.content
+    crash_logs = [r for r in caplog.records if r.exc_info]
+    assert crash_logs and crash_logs[0].request_id == "req-123"
+
+
+def test_request_ids(api: Api) -> None:
+    echoed = api.get("/organizations", HTTP_X_REQUEST_ID="abc.DEF-123_x")
+    assert echoed["X-Request-ID"] == "abc.DEF-123_x"
+    for insane in ["has space", "x" * 129, "semi;colon", ""]:
+        minted = api.get("/organizations", HTTP_X_REQUEST_ID=insane)["X-Request-ID"]
+        assert minted != insane and len(minted) == 32
+    first, second = api.get("/organizations"), api.get("/organizations")
+    assert first["X-Request-ID"] != second["X-Request-ID"]
+    assert Api(None).get("/nope")["X-Request-ID"]  # errors carry one too
+
+
+def test_the_request_log_line_names_the_request_id(api: Api, caplog: Any) -> None:
+    caplog.set_level("INFO", logger="hyperrep.request")
+    api.get("/organizations", HTTP_X_REQUEST_ID="trace-me")
+    [line] = [r for r in caplog.records if r.name == "hyperrep.request"]
+    assert line.request_id == "trace-me"
+    assert line.getMessage().startswith("GET /api/v2/organizations 200")
+
+
+def test_health_probes_need_no_key(client: Client) -> None:
+    assert client.get("/healthz").json() == {"status": "ok"}
+    assert client.get("/readyz").json() == {"status": "ok"}
+    response = client.post("/healthz")
+    assert response.status_code == 405
+    assert detail(response) == 'Method "POST" not allowed.'
+
+
+def test_the_openapi_schema_and_docs_are_served_offline(client: Client) -> None:
+    schema = client.get("/api/v2/openapi.json").json()
+    paths = schema["paths"]
+    assert "/api/v2/organizations/{organization_id}/contacts" in paths
+    contacts = paths["/api/v2/organizations/{organization_id}/contacts"]
+    assert {p["name"] for p in contacts["get"]["parameters"]} >= {
+        "limit",
+        "cursor",
+        "email",
+        "phone_number",
+        "company_id",
+        "start_date",
+        "end_date",
+    }
+    assert {"200", "400", "403", "404", "422"} <= set(contacts["get"]["responses"])
+    assert {"413", "415"} <= set(contacts["post"]["responses"])
+    docs = client.get("/api/docs")
+    assert docs.status_code == 200
+    assert b"http://" not in docs.content.replace(b"http://testserver", b"")
+    assert b"https://" not in docs.content
