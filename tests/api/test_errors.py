@@ -30,7 +30,8 @@ def test_method_not_allowed_names_the_allowed_methods(api: Api, org_path: str) -
     response = api.client.delete(f"/api/v2{org_path}/contacts", HTTP_X_API_KEY=api.key)
     assert response.status_code == 405
     assert detail(response) == 'Method "DELETE" not allowed.'
-    assert "GET" in response["Allow"] and "POST" in response["Allow"]
+    assert "GET" in response["Allow"]
+    assert "POST" in response["Allow"]
 
     response = api.post(f"{org_path}/agents", {})
     assert response.status_code == 405
@@ -103,7 +104,8 @@ def test_a_crash_is_a_json_500_without_traceback(
     assert response["X-Request-ID"] == "req-123"
     assert b"secret internals" not in response.content
     crash_logs = [r for r in caplog.records if r.exc_info]
-    assert crash_logs and crash_logs[0].request_id == "req-123"
+    assert crash_logs
+    assert crash_logs[0].request_id == "req-123"
 
 
 def test_request_ids(api: Api) -> None:
@@ -111,7 +113,8 @@ def test_request_ids(api: Api) -> None:
     assert echoed["X-Request-ID"] == "abc.DEF-123_x"
     for insane in ["has space", "x" * 129, "semi;colon", ""]:
         minted = api.get("/organizations", HTTP_X_REQUEST_ID=insane)["X-Request-ID"]
-        assert minted != insane and len(minted) == 32
+        assert minted != insane
+        assert len(minted) == 32
     first, second = api.get("/organizations"), api.get("/organizations")
     assert first["X-Request-ID"] != second["X-Request-ID"]
     assert Api(None).get("/nope")["X-Request-ID"]  # errors carry one too

@@ -88,7 +88,9 @@ def test_create_company(api: Api, org_path: str, organization: Any) -> None:
 
 def test_create_company_minimal(api: Api, org_path: str) -> None:
     body = api.post(f"{org_path}/companies", {"name": "Solo"}).json()
-    assert body["domain"] is None and body["agent_id"] is None and body["custom_fields"] == {}
+    assert body["domain"] is None
+    assert body["agent_id"] is None
+    assert body["custom_fields"] == {}
 
 
 @pytest.mark.parametrize(

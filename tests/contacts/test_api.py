@@ -47,7 +47,9 @@ def test_absent_values_are_null(api: Api, org_path: str, organization: Any) -> N
         created_at=datetime(2026, 4, 29, 14, tzinfo=UTC),
     )
     body = api.get(f"{org_path}/contacts/{contact.public_id}").json()
-    assert body["name"] is None and body["company_id"] is None and body["company_role"] is None
+    assert body["name"] is None
+    assert body["company_id"] is None
+    assert body["company_role"] is None
     assert body["custom_fields"] == {}
     assert body["created_at"] == "2026-04-29T14:00:00Z"
 
@@ -76,7 +78,8 @@ def test_create_contact(api: Api, org_path: str, organization: Any) -> None:
     )
     assert response.status_code == 200
     body = response.json()
-    assert body["contact_id"].startswith("ctc_") and len(body["contact_id"]) == 26
+    assert body["contact_id"].startswith("ctc_")
+    assert len(body["contact_id"]) == 26
     assert body["company_id"] == company.public_id
     assert body["custom_fields"] == {"source": "web"}
     stored = Contact.objects.get(public_id=body["contact_id"])
