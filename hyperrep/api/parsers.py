@@ -1,11 +1,13 @@
 """The request body parser: strict JSON or a clear 400.
 
-Rejects what would otherwise surface later as a database error or a crash: bad UTF-8, NaN and
-Infinity (not JSON), NUL characters (PostgreSQL text cannot hold them) and documents nested
-deeper than any request of this API needs (a RecursionError in waiting).
+Rejects what would otherwise surface later as a database error or a crash: bad UTF-8, NaN,
+Infinity and numbers too large for a float, NUL characters and lone surrogates (no
+PostgreSQL text can hold them), and documents nested deeper than any request of this API
+needs (a RecursionError in waiting).
 """
 
 import json
+import math
 from collections.abc import Mapping
 from typing import IO, Any
 
@@ -19,14 +21,27 @@ def _reject_constant(name: str) -> None:
     raise ValueError(f"{name} is not valid JSON")
 
 
-def check_structure(document: Any) -> None:
-    """Walk the parsed document without recursion, checking depth and NUL characters."""
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):  # 1e999: no database column or JSON document can hold it
+        raise ValueError(f"{text} is out of range")
+    return value
+
+
+def check_structure(document: Any, *, surrogates_possible: bool = True) -> None:
+    """Walk the parsed document without recursion, checking depth, NUL characters and lone
+    surrogates (`"\\ud800"` parses, but no UTF-8 text can hold it)."""
     stack = [(document, 1)]
     while stack:
         value, depth = stack.pop()
         if isinstance(value, str):
             if "\x00" in value:
                 raise ParseError("NUL characters are not allowed")
+            if surrogates_possible and not value.isascii():
+                try:
+                    value.encode("utf-8")
+                except UnicodeEncodeError:
+                    raise ParseError("Strings must be valid Unicode text") from None
         elif isinstance(value, (dict, list)):
             if depth > MAX_DEPTH:
                 raise ParseError(f"JSON nested deeper than {MAX_DEPTH} levels")
@@ -52,10 +67,11 @@ class StrictJSONParser(BaseParser):
         except UnicodeDecodeError:
             raise ParseError("Request body is not valid UTF-8") from None
         try:
-            document = json.loads(text, parse_constant=_reject_constant)
+            document = json.loads(text, parse_constant=_reject_constant, parse_float=_finite_float)
         except RecursionError:
             raise ParseError(f"JSON nested deeper than {MAX_DEPTH} levels") from None
         except ValueError as exc:
             raise ParseError(f"Malformed JSON: {exc}") from None
-        check_structure(document)
+        # Only a \uD8xx-\uDFxx escape can produce a lone surrogate: skip that check otherwise.
+        check_structure(document, surrogates_possible="\\ud" in text.lower())
         return document

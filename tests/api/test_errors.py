@@ -63,6 +63,8 @@ def test_a_body_over_the_limit_is_413(api: Api, org_path: str, settings: Any) ->
         (b'{"name": NaN}', "Malformed JSON"),
         (b"\xff\xfe{}", "Request body is not valid UTF-8"),
         (b'{"name": "a\\u0000b"}', "NUL characters are not allowed"),
+        (b'{"name": "\\ud800"}', "Strings must be valid Unicode text"),
+        (b'{"name": 1e999}', "Malformed JSON"),
         (b"[" * 100 + b"]" * 100, "JSON nested deeper than 32 levels"),
         (b"[" * 100000 + b"]" * 100000, "JSON nested deeper than 32 levels"),
     ],

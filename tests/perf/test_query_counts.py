@@ -1,0 +1,53 @@
+"""Every list costs the same number of queries at limit 1 and at limit 500: no query per
+row, whatever the page size."""
+
+from typing import Any
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from apps.organizations.models import Organization
+from tests.conftest import Api
+from tests.factories import AgentFactory, CompanyFactory, ContactFactory
+from tests.security.routes import Route, organization_routes
+from tests.security.test_tenant_isolation import ids_of, make_tenant
+
+pytestmark = pytest.mark.django_db
+
+LISTS = [route for route in organization_routes() if route.is_list]
+
+
+def queries(api: Api, path: str, limit: int) -> tuple[int, int]:
+    with CaptureQueriesContext(connection) as captured:
+        response = api.get(path, {"limit": str(limit)})
+    assert response.status_code == 200
+    return len(captured), len(response.json()["data"])
+
+
+@pytest.mark.parametrize("route", LISTS, ids=lambda r: r.template)
+def test_queries_do_not_grow_with_the_page(
+    api: Api, organization: Organization, route: Route
+) -> None:
+    tenant = make_tenant(organization)
+    for _ in range(4):  # rows with every relation filled in
+        agent = AgentFactory(organization=organization)
+        company = CompanyFactory(organization=organization, agent=agent)
+        ContactFactory(organization=organization, company=company)
+    path = route.url(organization_id=organization.public_id, **ids_of(tenant, route))
+    api.get(path)  # last_used_at is written on first use; keep it out of the counts
+
+    small, one_row = queries(api, path, 1)
+    large, many_rows = queries(api, path, 500)
+    assert one_row == 1
+    assert many_rows > 1
+    assert small == large
+
+
+def test_a_list_is_authentication_organization_and_one_page_query(
+    api: Api, org_path: str, organization: Any, django_assert_num_queries: Any
+) -> None:
+    ContactFactory.create_batch(3, organization=organization)
+    api.get(f"{org_path}/contacts")
+    with django_assert_num_queries(3):
+        api.get(f"{org_path}/contacts", {"limit": "500"})

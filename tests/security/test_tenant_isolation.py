@@ -1,0 +1,88 @@
+"""The tenant-isolation matrix: every organization-scoped route, against another
+organization's objects. A route added later is covered the moment it is routed; one whose
+ids this file cannot fill fails here until OBJECTS learns them."""
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from apps.organizations.models import Organization
+from tests.conftest import Api, detail
+from tests.factories import AgentFactory, CompanyFactory, ContactFactory
+from tests.security.routes import Route, organization_routes
+
+pytestmark = pytest.mark.django_db
+
+ROUTES = organization_routes()
+
+
+def make_tenant(organization: Organization) -> dict[str, Any]:
+    """One of everything, for one organization: URL kwarg -> object."""
+    agent = AgentFactory(organization=organization)
+    company = CompanyFactory(organization=organization, agent=agent)
+    contact = ContactFactory(organization=organization, company=company)
+    return {"agent_id": agent, "company_id": company, "contact_id": contact}
+
+
+def strings(value: Any) -> Iterator[str]:
+    if isinstance(value, dict):
+        for item in value.values():
+            yield from strings(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from strings(item)
+    elif isinstance(value, str):
+        yield value
+
+
+@pytest.fixture
+def tenants(organization: Organization, other_organization: Organization) -> tuple[dict, dict]:
+    return make_tenant(organization), make_tenant(other_organization)
+
+
+def ids_of(tenant: dict[str, Any], route: Route) -> dict[str, str]:
+    missing = [name for name in route.kwargs if name not in tenant]
+    assert not missing, f"{route.template}: teach make_tenant() to build {missing}"
+    return {name: tenant[name].public_id for name in route.kwargs}
+
+
+@pytest.mark.parametrize("route", ROUTES, ids=lambda r: r.template)
+def test_another_organization_in_the_path_is_404(
+    api: Api, tenants: tuple[dict, dict], other_organization: Organization, route: Route
+) -> None:
+    _mine, theirs = tenants
+    url = route.url(organization_id=other_organization.public_id, **ids_of(theirs, route))
+    for method in sorted(route.methods & {"GET", "POST"}):
+        response = api.client.generic(
+            method, f"/api/v2{url}", b"{}", "application/json", HTTP_X_API_KEY=api.key
+        )
+        assert response.status_code == 404, (method, url)
+        assert detail(response) == "Organization not found"
+
+
+@pytest.mark.parametrize("route", [r for r in ROUTES if r.kwargs], ids=lambda r: r.template)
+def test_another_organizations_objects_are_404(
+    api: Api, tenants: tuple[dict, dict], organization: Organization, route: Route
+) -> None:
+    mine, theirs = tenants
+    for foreign in route.kwargs:  # each id in turn is the other tenant's
+        ids = {**ids_of(mine, route), foreign: theirs[foreign].public_id}
+        response = api.get(route.url(organization_id=organization.public_id, **ids))
+        assert response.status_code == 404, route.template
+        resource = foreign.removesuffix("_id").capitalize()
+        assert detail(response) == f"{resource} not found"
+
+
+@pytest.mark.parametrize("route", [r for r in ROUTES if r.is_list], ids=lambda r: r.template)
+def test_lists_never_show_another_organizations_rows(
+    api: Api, tenants: tuple[dict, dict], organization: Organization, route: Route
+) -> None:
+    mine, theirs = tenants
+    url = route.url(organization_id=organization.public_id, **ids_of(mine, route))
+    response = api.get(url, {"limit": "500"})
+    assert response.status_code == 200
+    shown = set(strings(response.json()["data"]))
+    assert shown, f"{route.template} listed nothing: the test would prove nothing"
+    assert shown.isdisjoint({obj.public_id for obj in theirs.values()})
+    assert shown & {obj.public_id for obj in mine.values()}
