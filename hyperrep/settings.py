@@ -24,13 +24,26 @@ def env_bool(name: str, default: bool) -> bool:
     raise ImproperlyConfigured(f"{name} must be 0 or 1, not {value!r}")
 
 
+def env_str(name: str, default: str) -> str:
+    """The variable's value; unset and empty both mean the default."""
+    return os.environ.get(name) or default
+
+
+def env_int(name: str, default: int) -> int:
+    value = env_str(name, str(default))
+    try:
+        return int(value)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be a whole number, not {value!r}") from None
+
+
 def env_list(name: str, default: str) -> list[str]:
-    return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
+    return [item.strip() for item in env_str(name, default).split(",") if item.strip()]
 
 
 DEBUG = env_bool("DEBUG", False)
 
-SECRET_KEY = os.environ.get("SECRET_KEY", "")
+SECRET_KEY = env_str("SECRET_KEY", "")
 if not SECRET_KEY:
     raise ImproperlyConfigured(
         "SECRET_KEY is not set. Set it to a long random string (see .env.example); "
@@ -38,7 +51,7 @@ if not SECRET_KEY:
     )
 # API keys are stored as HMAC-SHA256 digests keyed with this secret. It defaults to SECRET_KEY;
 # set it separately to rotate SECRET_KEY without invalidating every API key.
-API_KEY_SECRET = os.environ.get("API_KEY_SECRET", SECRET_KEY)
+API_KEY_SECRET = env_str("API_KEY_SECRET", SECRET_KEY)
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
@@ -99,8 +112,8 @@ TEMPLATES = [
 SQLITE_DEFAULT = f"sqlite:///{BASE_DIR / 'var' / 'hyperrep.sqlite3'}"
 DATABASES = {
     "default": dj_database_url.parse(
-        os.environ.get("DATABASE_URL") or SQLITE_DEFAULT,
-        conn_max_age=int(os.environ.get("DATABASE_CONN_MAX_AGE", "60")),
+        env_str("DATABASE_URL", SQLITE_DEFAULT),
+        conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 60),
         conn_health_checks=True,
     )
 }
@@ -142,7 +155,7 @@ if env_bool("TRUST_X_FORWARDED_PROTO", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
 # The largest request body the API accepts; larger ones get 413.
-API_MAX_BODY_BYTES = int(os.environ.get("API_MAX_BODY_BYTES", str(1024 * 1024)))
+API_MAX_BODY_BYTES = env_int("API_MAX_BODY_BYTES", 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = API_MAX_BODY_BYTES
 
 # --- API ------------------------------------------------------------------------------------
@@ -179,7 +192,7 @@ SPECTACULAR_SETTINGS = {
 }
 
 # --- Logging: one line per request, each line carrying the request id --------------------------
-LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
+LOG_LEVEL = env_str("LOG_LEVEL", "INFO")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

@@ -17,26 +17,26 @@ class Api:
         self.key = key
 
     def _headers(self, key: str | None) -> dict[str, str]:
-        return {"HTTP_X_API_KEY": key} if key is not None else {}
+        return {"X-API-KEY": key} if key is not None else {}
 
     def get(self, path: str, params: dict[str, Any] | None = None, **extra: Any) -> Any:
         headers = self._headers(extra.pop("key", self.key))
-        return self.client.get(f"/api/v2{path}", params or {}, **headers, **extra)
+        return self.client.get(f"/api/v2{path}", params or {}, headers=headers, **extra)
 
     def post(self, path: str, body: Any = None, **extra: Any) -> Any:
         headers = self._headers(extra.pop("key", self.key))
         extra.setdefault("format", "json")
-        return self.client.post(f"/api/v2{path}", body, **headers, **extra)
+        return self.client.post(f"/api/v2{path}", body, headers=headers, **extra)
 
 
 @pytest.fixture
 def organization(db: None) -> Organization:
-    return OrganizationFactory(name="Acme Roofing")
+    return OrganizationFactory.create(name="Acme Roofing")
 
 
 @pytest.fixture
 def other_organization(db: None) -> Organization:
-    return OrganizationFactory(name="Zenith Plumbing")
+    return OrganizationFactory.create(name="Zenith Plumbing")
 
 
 @pytest.fixture

@@ -10,14 +10,14 @@ from apps.contacts.models import Contact
 from apps.organizations.models import Organization
 
 
-class OrganizationFactory(factory.django.DjangoModelFactory):
+class OrganizationFactory(factory.django.DjangoModelFactory[Organization]):
     class Meta:
         model = Organization
 
     name = factory.Sequence(lambda n: f"Organization {n:04d}")
 
 
-class AgentFactory(factory.django.DjangoModelFactory):
+class AgentFactory(factory.django.DjangoModelFactory[Agent]):
     class Meta:
         model = Agent
 
@@ -26,7 +26,7 @@ class AgentFactory(factory.django.DjangoModelFactory):
     email = factory.Sequence(lambda n: f"agent{n}@example.com")
 
 
-class CompanyFactory(factory.django.DjangoModelFactory):
+class CompanyFactory(factory.django.DjangoModelFactory[Company]):
     class Meta:
         model = Company
 
@@ -39,7 +39,7 @@ class CompanyFactory(factory.django.DjangoModelFactory):
     created_at = factory.LazyFunction(timezone.now)
 
 
-class ContactFactory(factory.django.DjangoModelFactory):
+class ContactFactory(factory.django.DjangoModelFactory[Contact]):
     class Meta:
         model = Contact
 

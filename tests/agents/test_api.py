@@ -10,10 +10,10 @@ pytestmark = pytest.mark.django_db
 
 def test_agents_by_name(api: Api, org_path: str, organization: Any) -> None:
     carol, alice, bob = (
-        AgentFactory(organization=organization, name=n, email=f"{n.lower()}@example.com")
+        AgentFactory.create(organization=organization, name=n, email=f"{n.lower()}@example.com")
         for n in ("Carol", "Alice", "Bob")
     )
-    twin = AgentFactory(organization=organization, name="Alice", email=None)
+    twin = AgentFactory.create(organization=organization, name="Alice", email=None)
     body = api.get(f"{org_path}/agents").json()
     assert [row["agent_id"] for row in body["data"]] == [
         alice.public_id,

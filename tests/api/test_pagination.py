@@ -30,7 +30,7 @@ def walk(api: Api, path: str, limit: int, **params: str) -> tuple[list[str], lis
 def test_pages_visit_every_row_once_in_order(api: Api, org_path: str, organization: Any) -> None:
     # Equal timestamps too: the internal id breaks ties.
     contacts = [
-        ContactFactory(organization=organization, created_at=T0 + timedelta(minutes=i // 3))
+        ContactFactory.create(organization=organization, created_at=T0 + timedelta(minutes=i // 3))
         for i in range(23)
     ]
     expected = [c.public_id for c in sorted(contacts, key=lambda c: (c.created_at, c.pk))][::-1]
@@ -66,7 +66,7 @@ def test_rows_inserted_while_paging_never_skip_or_repeat(
     api: Api, org_path: str, organization: Any
 ) -> None:
     originals = [
-        ContactFactory(organization=organization, created_at=T0 + timedelta(minutes=i))
+        ContactFactory.create(organization=organization, created_at=T0 + timedelta(minutes=i))
         for i in range(12)
     ]
     path, seen, cursor = f"{org_path}/contacts", [], None
@@ -76,8 +76,12 @@ def test_rows_inserted_while_paging_never_skip_or_repeat(
         seen += [row["contact_id"] for row in body["data"]]
         cursor = body["pagination"]["next_cursor"]
         # between pages: a newer row, an older row, and one exactly tied with the page's end
-        ContactFactory(organization=organization, created_at=T0 + timedelta(days=1, minutes=page))
-        ContactFactory(organization=organization, created_at=T0 - timedelta(days=1, minutes=page))
+        ContactFactory.create(
+            organization=organization, created_at=T0 + timedelta(days=1, minutes=page)
+        )
+        ContactFactory.create(
+            organization=organization, created_at=T0 - timedelta(days=1, minutes=page)
+        )
         if cursor is None:
             break
     original_ids = [c.public_id for c in reversed(originals)]
@@ -86,7 +90,9 @@ def test_rows_inserted_while_paging_never_skip_or_repeat(
 
 
 def test_agents_page_by_name_then_id(api: Api, org_path: str, organization: Any) -> None:
-    agents = [AgentFactory(organization=organization, name=f"Rep {i % 4}") for i in range(11)]
+    agents = [
+        AgentFactory.create(organization=organization, name=f"Rep {i % 4}") for i in range(11)
+    ]
     expected = [a.public_id for a in sorted(agents, key=lambda a: (a.name, a.pk))]
     assert walk(api, f"{org_path}/agents", limit=3)[0] == expected
 
@@ -170,7 +176,7 @@ def test_a_cursor_is_bound_to_its_collection(api: Api, org_path: str, cursor: st
 def test_a_cursor_is_bound_to_its_organization(
     make_key: Any, organization: Any, cursor: str
 ) -> None:
-    other = OrganizationFactory()
+    other = OrganizationFactory.create()
     api = Api(make_key(organization, other))
     response = api.get(
         f"/organizations/{other.public_id}/contacts",
@@ -182,7 +188,7 @@ def test_a_cursor_is_bound_to_its_organization(
 
 def test_companies_page_newest_first(api: Api, org_path: str, organization: Any) -> None:
     companies = [
-        CompanyFactory(organization=organization, created_at=T0 + timedelta(hours=i % 2))
+        CompanyFactory.create(organization=organization, created_at=T0 + timedelta(hours=i % 2))
         for i in range(7)
     ]
     expected = [c.public_id for c in sorted(companies, key=lambda c: (c.created_at, c.pk))][::-1]

@@ -12,8 +12,8 @@ pytestmark = pytest.mark.django_db
 
 
 def test_company_shape(api: Api, org_path: str, organization: Any) -> None:
-    agent = AgentFactory(organization=organization)
-    company = CompanyFactory(
+    agent = AgentFactory.create(organization=organization)
+    company = CompanyFactory.create(
         organization=organization,
         name="Lee Roofing",
         domain="leeroofing.com",
@@ -67,7 +67,7 @@ def test_domains_that_are_not_domains(raw: str) -> None:
 
 
 def test_create_company(api: Api, org_path: str, organization: Any) -> None:
-    agent = AgentFactory(organization=organization)
+    agent = AgentFactory.create(organization=organization)
     response = api.post(
         f"{org_path}/companies",
         {
@@ -112,7 +112,7 @@ def test_create_company_validation(api: Api, org_path: str, body: Any, message: 
 def test_agent_must_belong_to_the_organization(
     api: Api, org_path: str, other_organization: Any
 ) -> None:
-    foreign = AgentFactory(organization=other_organization)
+    foreign = AgentFactory.create(organization=other_organization)
     for agent_id in [foreign.public_id, "agt_3hG5kq2mN8pQ4rS6tU7vW9", "cmp_3hG5kq2mN8pQ4rS6tU7vW9"]:
         response = api.post(f"{org_path}/companies", {"name": "A", "agent_id": agent_id})
         assert response.status_code == 400

@@ -11,8 +11,8 @@ pytestmark = pytest.mark.django_db
 
 
 def test_contact_shape(api: Api, org_path: str, organization: Any) -> None:
-    company = CompanyFactory(organization=organization)
-    contact = ContactFactory(
+    company = CompanyFactory.create(organization=organization)
+    contact = ContactFactory.create(
         organization=organization,
         public_id="legacy.contact=42",  # an imported id of another shape
         name="Ann Lee",
@@ -38,7 +38,7 @@ def test_contact_shape(api: Api, org_path: str, organization: Any) -> None:
 
 
 def test_absent_values_are_null(api: Api, org_path: str, organization: Any) -> None:
-    contact = ContactFactory(
+    contact = ContactFactory.create(
         organization=organization,
         name=None,
         phone_number=None,
@@ -64,7 +64,7 @@ def test_contact_detail_errors(api: Api, org_path: str) -> None:
 
 
 def test_create_contact(api: Api, org_path: str, organization: Any) -> None:
-    company = CompanyFactory(organization=organization)
+    company = CompanyFactory.create(organization=organization)
     response = api.post(
         f"{org_path}/contacts",
         {
@@ -140,7 +140,7 @@ def test_create_with_a_bad_company_id(api: Api, org_path: str, company_id: str) 
 def test_create_with_another_tenants_company(
     api: Api, org_path: str, other_organization: Any
 ) -> None:
-    foreign = CompanyFactory(organization=other_organization)
+    foreign = CompanyFactory.create(organization=other_organization)
     response = api.post(f"{org_path}/contacts", {"name": "A", "company_id": foreign.public_id})
     assert response.status_code == 400
     assert detail(response) == "Invalid company_id"
@@ -150,7 +150,7 @@ def test_create_with_another_tenants_company(
 def test_list_is_newest_first(api: Api, org_path: str, organization: Any) -> None:
     now = datetime(2026, 5, 1, tzinfo=UTC)
     old, new, newest = (
-        ContactFactory(organization=organization, created_at=now + timedelta(minutes=m))
+        ContactFactory.create(organization=organization, created_at=now + timedelta(minutes=m))
         for m in (1, 2, 3)
     )
     ids = [row["contact_id"] for row in api.get(f"{org_path}/contacts").json()["data"]]
@@ -158,15 +158,15 @@ def test_list_is_newest_first(api: Api, org_path: str, organization: Any) -> Non
 
 
 def test_list_filters(api: Api, org_path: str, organization: Any) -> None:
-    company = CompanyFactory(organization=organization)
-    ann = ContactFactory(
+    company = CompanyFactory.create(organization=organization)
+    ann = ContactFactory.create(
         organization=organization,
         email="Ann@Example.com",
         company=company,
         phone_number="+15550001",
         created_at=datetime(2026, 1, 1, tzinfo=UTC),
     )
-    bob = ContactFactory(
+    bob = ContactFactory.create(
         organization=organization,
         email="bob@example.com",
         company=None,

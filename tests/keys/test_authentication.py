@@ -84,8 +84,8 @@ def test_read_only_key_reads_but_cannot_post(make_key: Any, organization: Any) -
 
 
 def test_a_key_reaches_several_organizations_by_name(make_key: Any) -> None:
-    zeta, alpha, hidden = (OrganizationFactory(name=n) for n in ("Zeta", "Alpha", "Hidden"))
-    inactive = OrganizationFactory(name="Beta", is_active=False)
+    zeta, alpha, hidden = (OrganizationFactory.create(name=n) for n in ("Zeta", "Alpha", "Hidden"))
+    inactive = OrganizationFactory.create(name="Beta", is_active=False)
     api = Api(make_key(zeta, alpha, inactive))
     names = [row["name"] for row in api.get("/organizations").json()["data"]]
     assert names == ["Alpha", "Zeta"]

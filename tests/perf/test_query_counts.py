@@ -31,9 +31,9 @@ def test_queries_do_not_grow_with_the_page(
 ) -> None:
     tenant = make_tenant(organization)
     for _ in range(4):  # rows with every relation filled in
-        agent = AgentFactory(organization=organization)
-        company = CompanyFactory(organization=organization, agent=agent)
-        ContactFactory(organization=organization, company=company)
+        agent = AgentFactory.create(organization=organization)
+        company = CompanyFactory.create(organization=organization, agent=agent)
+        ContactFactory.create(organization=organization, company=company)
     path = route.url(organization_id=organization.public_id, **ids_of(tenant, route))
     api.get(path)  # last_used_at is written on first use; keep it out of the counts
 

@@ -19,9 +19,9 @@ ROUTES = organization_routes()
 
 def make_tenant(organization: Organization) -> dict[str, Any]:
     """One of everything, for one organization: URL kwarg -> object."""
-    agent = AgentFactory(organization=organization)
-    company = CompanyFactory(organization=organization, agent=agent)
-    contact = ContactFactory(organization=organization, company=company)
+    agent = AgentFactory.create(organization=organization)
+    company = CompanyFactory.create(organization=organization, agent=agent)
+    contact = ContactFactory.create(organization=organization, company=company)
     return {"agent_id": agent, "company_id": company, "contact_id": contact}
 
 
@@ -55,7 +55,7 @@ def test_another_organization_in_the_path_is_404(
     url = route.url(organization_id=other_organization.public_id, **ids_of(theirs, route))
     for method in sorted(route.methods & {"GET", "POST"}):
         response = api.client.generic(
-            method, f"/api/v2{url}", b"{}", "application/json", HTTP_X_API_KEY=api.key
+            method, f"/api/v2{url}", "{}", "application/json", HTTP_X_API_KEY=api.key
         )
         assert response.status_code == 404, (method, url)
         assert detail(response) == "Organization not found"
