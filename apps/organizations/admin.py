@@ -27,5 +27,5 @@ class TenantAdmin(admin.ModelAdmin):
 
     list_filter = ("organization",)
     list_select_related = ("organization",)
-    readonly_fields = ("public_id",)
+    readonly_fields = ("public_id", "created_at")
     autocomplete_fields = ("organization",)

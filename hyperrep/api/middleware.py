@@ -2,7 +2,7 @@
 
 RequestIdMiddleware gives every request an id (the client's when sane), writes the one log
 line of the request and turns any crash into the JSON 500. InputGuardMiddleware refuses
-oversized bodies (413) and NUL characters in the path or query string (400) before they can
+oversized bodies (413), bodies without a Content-Type (415) and NUL characters in the path or query string (400) before they can
 reach a parser or the database.
 """
 
@@ -78,6 +78,9 @@ class InputGuardMiddleware:
             return error_response(
                 413, f"Request body is larger than {settings.API_MAX_BODY_BYTES} bytes"
             )
+        if length and not request.META.get("CONTENT_TYPE"):
+            # Without a Content-Type, DRF would drop the body silently.
+            return error_response(415, "Content-Type must be application/json")
         query = request.META.get("QUERY_STRING", "")
         if "\x00" in request.path_info or ("%00" in query or "\x00" in unquote_plus(query)):
             return error_response(400, "NUL characters are not allowed")

@@ -49,6 +49,18 @@ def test_a_body_that_is_not_json_is_415(api: Api, org_path: str) -> None:
     assert "application/x-www-form-urlencoded" in detail(response)
 
 
+def test_a_body_without_content_type_is_415(api: Api, org_path: str) -> None:
+    response = api.client.generic(
+        "POST",
+        f"/api/v2{org_path}/contacts",
+        b'{"name": "Ann"}',
+        content_type="",
+        HTTP_X_API_KEY=api.key,
+    )
+    assert response.status_code == 415
+    assert detail(response) == "Content-Type must be application/json"
+
+
 def test_a_body_over_the_limit_is_413(api: Api, org_path: str, settings: Any) -> None:
     settings.API_MAX_BODY_BYTES = 1000
     response = api.post(f"{org_path}/contacts", {"name": "x" * 2000})

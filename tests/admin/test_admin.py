@@ -1,0 +1,113 @@
+import re
+
+import pytest
+from django.contrib.auth.models import User
+from django.test import Client
+
+from apps.agents.models import Agent
+from apps.keys.models import ApiKey
+from apps.keys.services import key_digest
+from apps.organizations.models import Organization
+from tests.conftest import Api, detail
+from tests.factories import AgentFactory, CompanyFactory, ContactFactory, OrganizationFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def admin_client(client: Client) -> Client:
+    user = User.objects.create_superuser("admin", "admin@example.com", "pw-for-tests-only")
+    client.force_login(user)
+    return client
+
+
+def test_create_and_deactivate_an_organization(admin_client: Client) -> None:
+    response = admin_client.post(
+        "/admin/organizations/organization/add/", {"name": "Acme", "is_active": "on"}
+    )
+    assert response.status_code == 302
+    organization = Organization.objects.get()
+    assert organization.public_id.startswith("org_")
+
+    admin_client.post(
+        "/admin/organizations/organization/",
+        {"action": "deactivate", "_selected_action": [organization.pk]},
+    )
+    organization.refresh_from_db()
+    assert organization.is_active is False
+
+
+def test_create_an_api_key_shows_the_plaintext_once(admin_client: Client) -> None:
+    acme, other = OrganizationFactory.create(name="Acme"), OrganizationFactory.create()
+    response = admin_client.post(
+        "/admin/keys/apikey/add/",
+        {
+            "name": "zapier",
+            "organizations": [acme.pk],
+            "is_active": "on",
+            "read_only": "on",
+            "expires_at_0": "",
+            "expires_at_1": "",
+        },
+    )
+    assert response.status_code == 200
+    plaintext = re.search(r"hrk_[A-Za-z0-9]{8}_[A-Za-z0-9]{43}", response.content.decode())
+    assert plaintext is not None
+    key = ApiKey.objects.get()
+    assert key.digest == key_digest(plaintext.group())
+    assert key.read_only
+    assert list(key.organizations.all()) == [acme]
+
+    api = Api(plaintext.group())
+    assert [o["name"] for o in api.get("/organizations").json()["data"]] == ["Acme"]
+    assert api.get(f"/organizations/{other.public_id}").status_code == 404
+
+    change_page = admin_client.get(f"/admin/keys/apikey/{key.pk}/change/").content.decode()
+    assert plaintext.group() not in change_page
+    assert plaintext.group()[13:] not in change_page
+
+    admin_client.post("/admin/keys/apikey/", {"action": "deactivate", "_selected_action": [key.pk]})
+    assert detail(api.get("/organizations")) == "API Key is inactive"
+
+
+def test_browse_tenant_rows_per_organization(admin_client: Client) -> None:
+    contact = ContactFactory.create(name="Findable Person")
+    other = ContactFactory.create(name="Someone Else")
+    for path in ["agents/agent", "companies/company", "contacts/contact"]:
+        assert admin_client.get(f"/admin/{path}/").status_code == 200
+    page = admin_client.get(
+        f"/admin/contacts/contact/?organization__id__exact={contact.organization_id}"
+    ).content.decode()
+    assert "Findable Person" in page
+    assert "Someone Else" not in page
+    assert admin_client.get(f"/admin/contacts/contact/{other.pk}/change/").status_code == 200
+
+
+def test_create_an_agent_in_the_admin(admin_client: Client) -> None:
+    organization = OrganizationFactory.create()
+    response = admin_client.post(
+        "/admin/agents/agent/add/",
+        {"organization": organization.pk, "name": "New Rep", "email": "rep@example.com"},
+    )
+    assert response.status_code == 302
+    agent = Agent.objects.get()
+    assert agent.public_id.startswith("agt_")
+    assert agent.organization == organization
+
+
+def test_the_admin_refuses_cross_tenant_relations(admin_client: Client) -> None:
+    company = CompanyFactory.create()
+    stranger = AgentFactory.create()  # another organization's agent
+    response = admin_client.post(
+        f"/admin/companies/company/{company.pk}/change/",
+        {
+            "organization": company.organization_id,
+            "name": company.name,
+            "agent": stranger.pk,
+            "custom_fields": "{}",
+        },
+    )
+    assert response.status_code == 200  # the form again, with the error
+    assert "Agent of another organization." in response.content.decode()
+    company.refresh_from_db()
+    assert company.agent != stranger
