@@ -4,10 +4,10 @@ from django.db.models.functions import Lower
 
 from apps.contacts.models import Contact
 from hyperrep.api import ids
-from hyperrep.api.dates import DateRangeFilterSet
+from hyperrep.api.filters import FilterSet
 
 
-class ContactFilter(DateRangeFilterSet):
+class ContactFilter(FilterSet):
     date_field = "created_at"
 
     email = django_filters.CharFilter(method="filter_email", label="Email, case-insensitive")

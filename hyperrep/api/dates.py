@@ -7,11 +7,7 @@ to end_date`.
 """
 
 from datetime import UTC, datetime, time
-from typing import Any
 
-import django_filters
-from django import forms
-from django.db.models import QuerySet
 from django.utils.dateparse import parse_date, parse_datetime
 
 from hyperrep.api.exceptions import InvalidValue
@@ -40,37 +36,3 @@ def parse_instant(value: str) -> datetime:
 def check_window(start: datetime | None, end: datetime | None) -> None:
     if start is not None and end is not None and start > end:
         raise InvalidValue(REVERSED)
-
-
-class InstantField(forms.Field):
-    def to_python(self, value: Any) -> datetime | None:
-        if value in (None, ""):
-            return None
-        try:
-            return parse_instant(str(value).strip())
-        except ValueError:
-            raise forms.ValidationError(BAD_FORMAT) from None
-
-
-class InstantFilter(django_filters.Filter):
-    field_class = InstantField
-
-
-class DateRangeFilterSet(django_filters.FilterSet):
-    """A filter set whose `start_date`/`end_date` bound the column named by `date_field`."""
-
-    date_field = "created_at"
-
-    start_date = InstantFilter(lookup_expr="gte", label="Inclusive lower bound (ISO 8601)")
-    end_date = InstantFilter(lookup_expr="lt", label="Exclusive upper bound (ISO 8601)")
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.filters["start_date"].field_name = self.date_field
-        self.filters["end_date"].field_name = self.date_field
-
-    def filter_queryset(self, queryset: QuerySet) -> QuerySet:
-        check_window(
-            self.form.cleaned_data.get("start_date"), self.form.cleaned_data.get("end_date")
-        )
-        return super().filter_queryset(queryset)

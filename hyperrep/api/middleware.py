@@ -1,9 +1,9 @@
 """Request-wide plumbing that runs before any view.
 
 RequestIdMiddleware gives every request an id (the client's when sane), writes the one log
-line of the request and turns any crash into the JSON 500. InputGuardMiddleware refuses
-oversized bodies (413), bodies without a Content-Type (415) and NUL characters in the path or query string (400) before they can
-reach a parser or the database.
+line of the request and turns any crash into the JSON 500. Input is checked later, after
+authentication: the body by the parser (hyperrep/api/parsers.py), ids by hyperrep/api/ids.py,
+query filters by hyperrep/api/filters.py.
 """
 
 import logging
@@ -12,9 +12,7 @@ import time
 import uuid
 from collections.abc import Callable
 from contextvars import ContextVar
-from urllib.parse import unquote_plus
 
-from django.conf import settings
 from django.core.exceptions import PermissionDenied, SuspiciousOperation
 from django.http import Http404, HttpRequest, HttpResponse
 
@@ -63,25 +61,3 @@ class RequestIdMiddleware:
             return None  # Django's handler404/403/400 answer these, in JSON
         request_log.error("unhandled exception", exc_info=exception)
         return error_response(500, "Internal server error")
-
-
-class InputGuardMiddleware:
-    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
-        self.get_response = get_response
-
-    def __call__(self, request: HttpRequest) -> HttpResponse:
-        try:
-            length = int(request.META.get("CONTENT_LENGTH") or 0)
-        except ValueError:
-            return error_response(400, "Invalid Content-Length header")
-        if length > settings.API_MAX_BODY_BYTES:
-            return error_response(
-                413, f"Request body is larger than {settings.API_MAX_BODY_BYTES} bytes"
-            )
-        if length and not request.META.get("CONTENT_TYPE"):
-            # Without a Content-Type, DRF would drop the body silently.
-            return error_response(415, "Content-Type must be application/json")
-        query = request.META.get("QUERY_STRING", "")
-        if "\x00" in request.path_info or ("%00" in query or "\x00" in unquote_plus(query)):
-            return error_response(400, "NUL characters are not allowed")
-        return self.get_response(request)

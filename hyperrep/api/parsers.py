@@ -1,4 +1,4 @@
-"""The request body parser: strict JSON or a clear 400.
+"""The request body parser: strict JSON or a clear 400 (413 past API_MAX_BODY_BYTES).
 
 Rejects what would otherwise surface later as a database error or a crash: bad UTF-8, NaN,
 Infinity and numbers too large for a float, NUL characters and lone surrogates (no
@@ -11,8 +11,11 @@ import math
 from collections.abc import Mapping
 from typing import IO, Any
 
+from django.conf import settings
 from rest_framework.exceptions import ParseError
 from rest_framework.parsers import BaseParser
+
+from hyperrep.api.exceptions import PayloadTooLarge
 
 MAX_DEPTH = 32
 
@@ -61,7 +64,10 @@ class StrictJSONParser(BaseParser):
         media_type: str | None = None,
         parser_context: Mapping[str, Any] | None = None,
     ) -> Any:
-        raw = stream.read() if stream is not None else b""
+        limit = settings.API_MAX_BODY_BYTES
+        raw = stream.read(limit + 1) if stream is not None else b""
+        if len(raw) > limit:
+            raise PayloadTooLarge(f"Request body is larger than {limit} bytes")
         try:
             text = raw.decode("utf-8")
         except UnicodeDecodeError:

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import Any, ClassVar, cast
 
 from django.db.models import Model
+from rest_framework.exceptions import UnsupportedMediaType
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.serializers import Serializer
@@ -78,6 +79,11 @@ class OrganizationScopedViewSet(GenericViewSet):
 
     def read_body(self, serializer_class: type[Serializer]) -> dict[str, Any]:
         """The request body validated by an input serializer (422 otherwise)."""
+        if self.request.META.get("CONTENT_LENGTH", "0") not in ("", "0") and not (
+            self.request.content_type
+        ):
+            # DRF would read a body without a Content-Type as empty: refuse it instead.
+            raise UnsupportedMediaType("", detail="Content-Type must be application/json")
         serializer = serializer_class(data=self.request.data)
         serializer.is_valid(raise_exception=True)
         return dict(serializer.validated_data)

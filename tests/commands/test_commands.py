@@ -106,7 +106,7 @@ def test_seed_demo_prints_its_key_last_and_seeds_once(tmp_path: Path) -> None:
 
 def test_settings_refuse_to_start_without_a_secret_key() -> None:
     env = {k: v for k, v in os.environ.items() if k != "SECRET_KEY"}
-    result = subprocess.run(  # noqa: S603
+    result = subprocess.run(
         [sys.executable, "manage.py", "check"],
         cwd=settings.BASE_DIR,
         env=env,

@@ -27,8 +27,19 @@ def test_missing_key(organization: Any, key: str | None) -> None:
     assert detail(response) == "Missing API Key"
 
 
-def test_authentication_comes_before_the_organization_id(organization: Any) -> None:
-    response = Api(None).get("/organizations/bad id!/contacts")
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/organizations/bad id!/contacts",
+        "/organizations/a%00b/contacts?email=%00",
+        "/organizations/x/contacts?limit=0&cursor=junk",
+    ],
+)
+def test_authentication_comes_before_anything_else(organization: Any, path: str) -> None:
+    response = Api(None).get(path)
+    assert response.status_code == 403
+    assert detail(response) == "Missing API Key"
+    response = Api(None).client.generic("POST", f"/api/v2{path}", b"{" * 10, content_type="")
     assert response.status_code == 403
     assert detail(response) == "Missing API Key"
 
