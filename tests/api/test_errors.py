@@ -53,7 +53,7 @@ def test_a_body_without_content_type_is_415(api: Api, org_path: str) -> None:
     response = api.client.generic(
         "POST",
         f"/api/v2{org_path}/contacts",
-        b'{"name": "Ann"}',
+        '{"name": "Ann"}',
         content_type="",
         HTTP_X_API_KEY=api.key,
     )

@@ -39,7 +39,7 @@ def test_authentication_comes_before_anything_else(organization: Any, path: str)
     response = Api(None).get(path)
     assert response.status_code == 403
     assert detail(response) == "Missing API Key"
-    response = Api(None).client.generic("POST", f"/api/v2{path}", b"{" * 10, content_type="")
+    response = Api(None).client.generic("POST", f"/api/v2{path}", "{" * 10, content_type="")
     assert response.status_code == 403
     assert detail(response) == "Missing API Key"
 
