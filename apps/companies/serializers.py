@@ -3,7 +3,12 @@ from typing import Any
 
 from rest_framework import serializers
 
-from hyperrep.api.serializers import CustomFieldsField, InputSerializer, ReferenceField
+from hyperrep.api.serializers import (
+    CustomFieldsField,
+    InputSerializer,
+    OutputSerializer,
+    ReferenceField,
+)
 
 _LABEL = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
 
@@ -39,7 +44,7 @@ class DomainField(serializers.CharField):
             self.fail("invalid_domain")
 
 
-class CompanySerializer(serializers.Serializer):
+class CompanySerializer(OutputSerializer):
     company_id = serializers.CharField(source="public_id")
     name = serializers.CharField()
     domain = serializers.CharField(allow_null=True)

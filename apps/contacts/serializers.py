@@ -2,10 +2,15 @@ from typing import Any
 
 from rest_framework import serializers
 
-from hyperrep.api.serializers import CustomFieldsField, InputSerializer, ReferenceField
+from hyperrep.api.serializers import (
+    CustomFieldsField,
+    InputSerializer,
+    OutputSerializer,
+    ReferenceField,
+)
 
 
-class ContactSerializer(serializers.Serializer):
+class ContactSerializer(OutputSerializer):
     contact_id = serializers.CharField(source="public_id")
     name = serializers.CharField(allow_null=True)
     email = serializers.CharField(allow_null=True)

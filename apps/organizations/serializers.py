@@ -1,6 +1,8 @@
 from rest_framework import serializers
 
+from hyperrep.api.serializers import OutputSerializer
 
-class OrganizationSerializer(serializers.Serializer):
+
+class OrganizationSerializer(OutputSerializer):
     organization_id = serializers.CharField(source="public_id")
     name = serializers.CharField()

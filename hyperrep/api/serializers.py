@@ -1,6 +1,9 @@
 """Input-validation pieces shared by every resource's serializers."""
 
-from typing import Any
+from collections.abc import Callable
+from datetime import UTC, datetime
+from operator import attrgetter
+from typing import Any, ClassVar
 
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
@@ -74,3 +77,47 @@ class ReferenceField(serializers.CharField):
         kwargs.setdefault("required", False)
         kwargs.setdefault("allow_null", True)
         super().__init__(allow_blank=True, trim_whitespace=False, **kwargs)
+
+
+def format_datetime(value: datetime) -> str:
+    """RFC 3339 in UTC with a Z; microseconds only when non-zero."""
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+# Fields whose model values are already what JSON needs (str, dict, list, None).
+_VERBATIM = (serializers.CharField, serializers.JSONField)
+_Step = tuple[str, Callable[[Any], Any], Callable[[Any], Any] | None]
+
+
+class OutputSerializer(serializers.Serializer):
+    """A read-only rendering of a row. The declared fields document the shape (OpenAPI) and
+    are compiled once per class into steps of (key, read, convert), so that rendering a page
+    of 500 rows does not pay DRF's per-field machinery 500 times over."""
+
+    _plans: ClassVar[dict[type, list[_Step]]] = {}
+
+    def _plan(self) -> list[_Step]:
+        plan = self._plans.get(type(self))
+        if plan is None:
+            plan = [self._step(name, field) for name, field in self.fields.items()]
+            self._plans[type(self)] = plan
+        return plan
+
+    @staticmethod
+    def _step(name: str, field: serializers.Field) -> _Step:
+        source = field.source or name  # bound fields always have a source
+        if source == "*" or "." in source:
+            return name, field.get_attribute, field.to_representation
+        convert: Callable[[Any], Any] | None = field.to_representation
+        if isinstance(field, serializers.DateTimeField):
+            convert = format_datetime
+        elif isinstance(field, _VERBATIM):
+            convert = None
+        return name, attrgetter(source), convert
+
+    def to_representation(self, instance: Any) -> dict[str, Any]:
+        row = {}
+        for name, read, convert in self._plan():
+            value = read(instance)
+            row[name] = value if value is None or convert is None else convert(value)
+        return row
