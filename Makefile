@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PY := $(BIN)/python
 DEV_SECRET_KEY := insecure-dev-only-never-use-in-production
 
-.PHONY: install run test lint format migrate serve-prod bench-clean clean
+.PHONY: install run manage test lint format migrate serve-prod clean
 
 # Installs the pinned, hash-checked dependencies into $(VENV); reruns when the lock changes.
 install: $(VENV)/.installed
@@ -17,11 +17,17 @@ $(VENV)/.installed: requirements/dev.txt
 # Development server on 127.0.0.1:8000 with the embedded SQLite database and a demo organization.
 run: install
 	mkdir -p var
-	DEBUG=1 SECRET_KEY=$${SECRET_KEY:-$(DEV_SECRET_KEY)} $(PY) manage.py migrate --no-input
+	DEBUG=1 SECRET_KEY=$${SECRET_KEY:-$(DEV_SECRET_KEY)} $(PY) manage.py migrate --no-input -v 0
 	@DEBUG=1 SECRET_KEY=$${SECRET_KEY:-$(DEV_SECRET_KEY)} $(PY) manage.py seed_demo --key-file var/demo-api-key > /dev/null
 	@echo "Demo organization API key: $$(cat var/demo-api-key)"
 	@echo "Try: curl -H \"X-API-KEY: $$(cat var/demo-api-key)\" http://127.0.0.1:8000/api/v2/organizations"
+	@echo "API reference: http://127.0.0.1:8000/api/docs  Admin: http://127.0.0.1:8000/admin/ (make an account with: make manage cmd=createsuperuser)"
 	DEBUG=1 SECRET_KEY=$${SECRET_KEY:-$(DEV_SECRET_KEY)} $(PY) manage.py runserver 127.0.0.1:8000
+
+# Any manage.py command against the development database, e.g.
+#   make manage cmd="create_organization 'Acme Roofing'"
+manage: install
+	DEBUG=1 SECRET_KEY=$${SECRET_KEY:-$(DEV_SECRET_KEY)} $(PY) manage.py $(cmd)
 
 test: install
 	SECRET_KEY=$${SECRET_KEY:-$(DEV_SECRET_KEY)} $(BIN)/pytest $(PYTEST_ARGS)
@@ -34,9 +40,6 @@ lint: install
 format: install
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
-
-migrate: install
-	$(PY) manage.py migrate --no-input
 
 # Production-style serving: static files collected, gunicorn with deploy/gunicorn.conf.py.
 # Needs SECRET_KEY (and usually DATABASE_URL, ALLOWED_HOSTS) in the environment.
