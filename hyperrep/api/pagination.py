@@ -1,10 +1,10 @@
 """The one paginator: keyset (seek) pages with encrypted, collection-bound cursors.
 
 Every list orders by its view's `ordering`, a total order ending in the internal id. The next
-page starts after the last row's key, written as `f1 <= v1 AND (f1 < v1 OR (f1 = v1 AND id <
-v2))` so that PostgreSQL bounds the index scan on both columns. No OFFSET and no COUNT: page
-2,000 costs what page 1 costs, and rows inserted while a client pages never make it skip or
-repeat a row.
+page starts after the last row's key, written as the row comparison `(f1, id) < (v1, v2)` so
+that PostgreSQL bounds the index scan on both columns. No OFFSET and no COUNT: page 2,000
+costs what page 1 costs, and rows inserted while a client pages never make it skip or repeat
+a row.
 
 A cursor is the last row's key and the collection's scope (path and filters), encrypted and
 authenticated with Fernet. Clients see an opaque string that reveals no internal ids; a
@@ -22,7 +22,8 @@ from typing import Any
 from cryptography.fernet import Fernet, InvalidToken
 from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db.models import Model, Q, QuerySet
+from django.db.models import F, Lookup, Model, QuerySet
+from django.db.models.fields.tuple_lookups import Tuple, TupleGreaterThan, TupleLessThan
 from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import BasePagination
 from rest_framework.request import Request
@@ -98,18 +99,17 @@ class KeysetPagination(BasePagination):
     def _fields(self) -> list[tuple[str, bool]]:
         return [(name.lstrip("-"), name.startswith("-")) for name in self.ordering]
 
-    def _after(self, key: list[Any]) -> Q:
-        """Rows strictly after `key` in the ordering."""
+    def _after(self, key: list[Any]) -> Lookup:
+        """Rows strictly after `key` in the ordering, as one row-value comparison,
+        `(created_at, id) < (t, i)`: PostgreSQL bounds the index scan on every column of it,
+        so page N costs what page 1 costs even inside a long run of equal timestamps.
+        (Backends without row values get Django's equivalent OR expansion.)"""
         fields = self._fields()
-        condition = Q()
-        for position, (name, descending) in enumerate(fields):
-            step = Q(**{f"{name}__{'lt' if descending else 'gt'}": key[position]})
-            for earlier in range(position):
-                step &= Q(**{fields[earlier][0]: key[earlier]})
-            condition |= step
-        first, descending = fields[0]
-        # Redundant with the OR above, but it is what lets the index bound the scan.
-        return Q(**{f"{first}__{'lte' if descending else 'gte'}": key[0]}) & condition
+        directions = {descending for _, descending in fields}
+        assert len(directions) == 1, "keyset orderings run one way: all ascending or all descending"
+        columns = Tuple(*(F(name) for name, _ in fields))
+        comparison = TupleLessThan if directions.pop() else TupleGreaterThan
+        return comparison(columns, key)
 
     def _encode(self, row: Model, scope: str) -> str:
         key = [getattr(row, name) for name, _ in self._fields()]
