@@ -164,7 +164,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PARSER_CLASSES": ["hyperrep.api.parsers.StrictJSONParser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PAGINATION_CLASS": "hyperrep.api.pagination.KeysetPagination",
-    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_FILTER_BACKENDS": ["hyperrep.api.filters.FilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "hyperrep.api.schema.AutoSchema",
     "EXCEPTION_HANDLER": "hyperrep.api.exceptions.exception_handler",
     "UNAUTHENTICATED_USER": None,

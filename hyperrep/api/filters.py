@@ -6,6 +6,9 @@ from typing import Any
 import django_filters
 from django import forms
 from django.db.models import QuerySet
+from django_filters.rest_framework import DjangoFilterBackend
+from rest_framework.request import Request
+from rest_framework.views import APIView
 
 from hyperrep.api.dates import BAD_FORMAT, check_window, parse_instant
 from hyperrep.api.exceptions import InvalidValue
@@ -47,3 +50,17 @@ class FilterSet(django_filters.FilterSet):
             self.form.cleaned_data.get("start_date"), self.form.cleaned_data.get("end_date")
         )
         return super().filter_queryset(queryset)
+
+
+class FilterBackend(DjangoFilterBackend):
+    """django-filter's backend, minus the filter set of a request that filters nothing: most
+    list calls name no filter, and building a filter set (a form and a deep copy of every
+    filter) costs about a third of a millisecond."""
+
+    def filter_queryset(self, request: Request, queryset: QuerySet, view: APIView) -> QuerySet:
+        filterset_class = self.get_filterset_class(view, queryset)
+        if filterset_class is None or request.query_params.keys().isdisjoint(
+            filterset_class.base_filters
+        ):
+            return queryset
+        return super().filter_queryset(request, queryset, view)
