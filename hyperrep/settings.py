@@ -191,7 +191,7 @@ SPECTACULAR_SETTINGS = {
 }
 
 # --- Logging: one line per request, each line carrying the request id --------------------------
-LOG_LEVEL = env_str("LOG_LEVEL", "INFO")
+LOG_LEVEL = env_str("LOG_LEVEL", "INFO").upper()
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

@@ -22,7 +22,7 @@ from typing import Any
 from cryptography.fernet import Fernet, InvalidToken
 from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db.models import F, Lookup, Model, QuerySet
+from django.db.models import F, Model, Q, QuerySet
 from django.db.models.fields.tuple_lookups import Tuple, TupleGreaterThan, TupleLessThan
 from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import BasePagination
@@ -99,17 +99,20 @@ class KeysetPagination(BasePagination):
     def _fields(self) -> list[tuple[str, bool]]:
         return [(name.lstrip("-"), name.startswith("-")) for name in self.ordering]
 
-    def _after(self, key: list[Any]) -> Lookup:
+    def _after(self, key: list[Any]) -> Q:
         """Rows strictly after `key` in the ordering, as one row-value comparison,
         `(created_at, id) < (t, i)`: PostgreSQL bounds the index scan on every column of it,
         so page N costs what page 1 costs even inside a long run of equal timestamps.
-        (Backends without row values get Django's equivalent OR expansion.)"""
+        Backends without row values get Django's equivalent OR expansion; the redundant
+        `created_at <= t` in front is what lets SQLite bound its scan too."""
         fields = self._fields()
         directions = {descending for _, descending in fields}
         assert len(directions) == 1, "keyset orderings run one way: all ascending or all descending"
+        descending = directions.pop()
         columns = Tuple(*(F(name) for name, _ in fields))
-        comparison = TupleLessThan if directions.pop() else TupleGreaterThan
-        return comparison(columns, key)
+        comparison = TupleLessThan if descending else TupleGreaterThan
+        bound = Q(**{f"{fields[0][0]}__{'lte' if descending else 'gte'}": key[0]})
+        return bound & Q(comparison(columns, key))
 
     def _encode(self, row: Model, scope: str) -> str:
         key = [getattr(row, name) for name, _ in self._fields()]
