@@ -22,8 +22,9 @@ from typing import Any
 from cryptography.fernet import Fernet, InvalidToken
 from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db.models import F, Model, Q, QuerySet
+from django.db.models import F, Q, QuerySet
 from django.db.models.fields.tuple_lookups import Tuple, TupleGreaterThan, TupleLessThan
+from django.http import QueryDict
 from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import BasePagination
 from rest_framework.request import Request
@@ -51,16 +52,25 @@ def parse_limit(raw: str | None) -> int:
     raise ValidationError({"limit": f"Must be an integer from 1 to {MAX_LIMIT}."})
 
 
-def collection_scope(request: Request) -> str:
+def collection_scope(path: str, params: QueryDict) -> str:
     """What a cursor is bound to: the collection's path and every filter but the page's."""
     filters = sorted(
         (name, value)
-        for name, values in request.query_params.lists()
+        for name, values in params.lists()
         if name not in ("cursor", "limit")
         for value in values
     )
-    scope = json.dumps([request.path.rstrip("/"), filters])
+    scope = json.dumps([path.rstrip("/"), filters])
     return hashlib.sha256(scope.encode()).hexdigest()[:32]
+
+
+def encode_cursor(key: list[Any], scope: str) -> str:
+    """The opaque cursor of the page that follows the row whose ordering values are `key`."""
+    payload = json.dumps(
+        {"s": scope, "k": [v.isoformat() if hasattr(v, "isoformat") else v for v in key]},
+        separators=(",", ":"),
+    )
+    return _fernet(settings.SECRET_KEY).encrypt(payload.encode()).decode()
 
 
 class KeysetPagination(BasePagination):
@@ -70,7 +80,7 @@ class KeysetPagination(BasePagination):
         self.limit = parse_limit(request.query_params.get("limit"))
         self.cursor = request.query_params.get("cursor")
         self.ordering: tuple[str, ...] = view.ordering
-        scope = collection_scope(request)
+        scope = collection_scope(request.path, request.query_params)
         queryset = queryset.order_by(*self.ordering)
         if self.cursor is not None:
             queryset = queryset.filter(self._after(self._decode(self.cursor, scope, queryset)))
@@ -78,7 +88,9 @@ class KeysetPagination(BasePagination):
         self.next_cursor = None
         if len(rows) > self.limit:
             rows = rows[: self.limit]
-            self.next_cursor = self._encode(rows[-1], scope)
+            self.next_cursor = encode_cursor(
+                [getattr(rows[-1], name) for name, _ in self._fields()], scope
+            )
         return rows
 
     def get_paginated_response(self, data: Any) -> Response:
@@ -113,14 +125,6 @@ class KeysetPagination(BasePagination):
         comparison = TupleLessThan if descending else TupleGreaterThan
         bound = Q(**{f"{fields[0][0]}__{'lte' if descending else 'gte'}": key[0]})
         return bound & Q(comparison(columns, key))
-
-    def _encode(self, row: Model, scope: str) -> str:
-        key = [getattr(row, name) for name, _ in self._fields()]
-        payload = json.dumps(
-            {"s": scope, "k": [v.isoformat() if hasattr(v, "isoformat") else v for v in key]},
-            separators=(",", ":"),
-        )
-        return _fernet(settings.SECRET_KEY).encrypt(payload.encode()).decode()
 
     def _decode(self, cursor: str, scope: str, queryset: QuerySet) -> list[Any]:
         try:
