@@ -43,6 +43,11 @@ BODY_ERRORS = {
 
 
 class AutoSchema(openapi.AutoSchema):
+    def get_tags(self) -> list[str]:
+        """One group per resource (agents, companies, contacts, ...) in the reference."""
+        model = getattr(self.view, "model", None)
+        return [str(model._meta.verbose_name_plural)] if model else super().get_tags()
+
     def _get_response_bodies(
         self, direction: Literal["request", "response"] = "response"
     ) -> dict[str, Any]:
