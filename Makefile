@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PY := $(BIN)/python
 DEV_SECRET_KEY := insecure-dev-only-never-use-in-production
 
-.PHONY: install run manage test lint format migrate serve-prod clean
+.PHONY: install install-prod run manage test lint format serve-prod clean
 
 # Installs the pinned, hash-checked dependencies into $(VENV); reruns when the lock changes.
 install: $(VENV)/.installed
@@ -41,9 +41,14 @@ format: install
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
+# What production runs, without the development tools: requirements/base.txt.
+install-prod:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check --require-hashes -r requirements/base.txt
+
 # Production-style serving: static files collected, gunicorn with deploy/gunicorn.conf.py.
 # Needs SECRET_KEY (and usually DATABASE_URL, ALLOWED_HOSTS) in the environment.
-serve-prod: install
+serve-prod: install-prod
 	$(PY) manage.py collectstatic --no-input --verbosity 0
 	$(PY) manage.py migrate --no-input
 	$(BIN)/gunicorn -c deploy/gunicorn.conf.py hyperrep.wsgi

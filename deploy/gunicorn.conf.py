@@ -3,11 +3,11 @@ environment variable named beside it."""
 
 import os
 
-bind = os.environ.get("BIND", "127.0.0.1:8000")
+bind = os.environ.get("BIND") or "127.0.0.1:8000"
 # Sync workers: each request is short and database-bound; two per core is the usual start.
-workers = int(os.environ.get("WEB_CONCURRENCY", str((os.cpu_count() or 1) * 2)))
+workers = int(os.environ.get("WEB_CONCURRENCY") or (os.cpu_count() or 1) * 2)
 worker_class = "sync"
-timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
+timeout = int(os.environ.get("GUNICORN_TIMEOUT") or 30)
 graceful_timeout = 30
 keepalive = 5
 # Recycle workers now and then so that a slow leak can never grow without bound.
@@ -17,5 +17,5 @@ max_requests_jitter = 1000
 # so gunicorn's own access log stays off.
 accesslog = None
 errorlog = "-"
-loglevel = os.environ.get("LOG_LEVEL", "info").lower()
-forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+loglevel = (os.environ.get("LOG_LEVEL") or "info").lower()
+forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS") or "127.0.0.1"

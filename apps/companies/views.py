@@ -16,7 +16,7 @@ class CompanyViewSet(OrganizationScopedViewSet):
     selector = company_list
     serializer_class = CompanySerializer
 
-    @extend_schema(request=CompanyCreateSerializer, responses=CompanySerializer)
+    @extend_schema(request=CompanyCreateSerializer, responses={200: CompanySerializer})
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         body = self.read_body(CompanyCreateSerializer)
         return self.respond_with(company_create(organization=self.organization, **body))

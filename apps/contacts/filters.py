@@ -1,5 +1,5 @@
 import django_filters
-from django.db.models import QuerySet
+from django.db.models import QuerySet, Value
 from django.db.models.functions import Lower
 
 from apps.contacts.models import Contact
@@ -20,7 +20,8 @@ class ContactFilter(FilterSet):
 
     def filter_email(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         # Written against Lower("email") so that the (organization, lower(email)) index serves it.
-        return queryset.alias(email_lower=Lower("email")).filter(email_lower=value.lower())
+        # Both sides lowered by the database: SQLite's LOWER() folds ASCII only.
+        return queryset.alias(email_lower=Lower("email")).filter(email_lower=Lower(Value(value)))
 
     def filter_company(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         # The contacts are the organization's already, and so are their companies.

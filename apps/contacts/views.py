@@ -18,7 +18,7 @@ class ContactViewSet(OrganizationScopedViewSet):
     serializer_class = ContactSerializer
     filterset_class = ContactFilter
 
-    @extend_schema(request=ContactCreateSerializer, responses=ContactSerializer)
+    @extend_schema(request=ContactCreateSerializer, responses={200: ContactSerializer})
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         body = self.read_body(ContactCreateSerializer)
         return self.respond_with(contact_create(organization=self.organization, **body))

@@ -1,3 +1,5 @@
+from typing import Any
+
 from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
@@ -29,3 +31,8 @@ class TenantAdmin(admin.ModelAdmin):
     list_select_related = ("organization",)
     readonly_fields = ("public_id", "created_at")
     autocomplete_fields = ("organization",)
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        # A row never moves to another organization: its relations would cross tenants.
+        fields = tuple(super().get_readonly_fields(request, obj))
+        return (*fields, "organization") if obj is not None else fields

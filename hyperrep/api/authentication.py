@@ -35,7 +35,7 @@ class HasApiKeyAccess(BasePermission):
 
     def has_permission(self, request: Request, view: Any) -> bool:
         key = request.auth
-        if not isinstance(key, ApiKey):
+        if not isinstance(key, ApiKey):  # a view that dropped the authentication class
             raise AuthenticationFailed("Missing API Key")
         if key.read_only and request.method not in SAFE_METHODS:
             raise WriteAccessDenied()

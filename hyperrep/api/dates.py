@@ -30,7 +30,10 @@ def parse_instant(value: str) -> datetime:
         raise ValueError(BAD_FORMAT)
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError:  # 9999-12-31T23:00:00-01:00 is past the last representable instant
+        raise ValueError(BAD_FORMAT) from None
 
 
 def check_window(start: datetime | None, end: datetime | None) -> None:

@@ -8,7 +8,7 @@ hosts) through the `handler*` views wired in hyperrep/urls.py; middleware answer
 import logging
 from typing import Any
 
-from django.core.exceptions import PermissionDenied, RequestDataTooBig
+from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, JsonResponse
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -36,13 +36,10 @@ class PayloadTooLarge(exceptions.APIException):
     default_detail = "Request body is too large"
 
 
-def error_response(status_code: int, detail: str, **headers: str) -> JsonResponse:
-    response = JsonResponse(
+def error_response(status_code: int, detail: str) -> JsonResponse:
+    return JsonResponse(
         {"detail": detail}, status=status_code, json_dumps_params={"separators": (",", ":")}
     )
-    for name, value in headers.items():
-        response[name.replace("_", "-")] = value
-    return response
 
 
 def flatten_errors(detail: Any, path: str = "") -> list[str]:
@@ -69,8 +66,6 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         exc = ResourceNotFound()
     elif isinstance(exc, PermissionDenied):
         exc = exceptions.PermissionDenied()
-    elif isinstance(exc, RequestDataTooBig):
-        exc = PayloadTooLarge()
 
     if isinstance(exc, exceptions.ValidationError):
         detail = "; ".join(flatten_errors(exc.detail)) or "Invalid input"

@@ -13,8 +13,9 @@ import uuid
 from collections.abc import Callable
 from contextvars import ContextVar
 
-from django.core.exceptions import PermissionDenied, SuspiciousOperation
+from django.core.exceptions import DisallowedHost, PermissionDenied, SuspiciousOperation
 from django.http import Http404, HttpRequest, HttpResponse
+from django.utils.encoding import escape_uri_path
 
 from hyperrep.api.exceptions import error_response
 
@@ -43,12 +44,18 @@ class RequestIdMiddleware:
         token = current_request_id.set(request_id)
         started = time.perf_counter()
         try:
-            response = self.get_response(request)
+            response: HttpResponse
+            try:
+                request.get_host()  # here, so that DEBUG=1 never answers it with HTML
+            except DisallowedHost:
+                response = error_response(400, "Bad request")
+            else:
+                response = self.get_response(request)
             response["X-Request-ID"] = request_id
             request_log.info(
                 "%s %s %s %.1fms",
                 request.method,
-                request.path,
+                escape_uri_path(request.path),  # percent-encoded: one request, one line
                 response.status_code,
                 (time.perf_counter() - started) * 1000,
             )

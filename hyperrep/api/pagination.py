@@ -34,7 +34,7 @@ from hyperrep.api.exceptions import InvalidValue
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 500
-_LIMIT = re.compile(r"[0-9]{1,3}")
+_LIMIT = re.compile(r"[1-9][0-9]{0,2}")
 INVALID_CURSOR = "Invalid cursor"
 
 

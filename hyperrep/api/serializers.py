@@ -22,11 +22,26 @@ class InputSerializer(serializers.Serializer):
     """
 
     def to_internal_value(self, data: Any) -> Any:
-        if isinstance(data, dict):
-            unknown = sorted(set(data) - set(self.fields))
-            if unknown:
-                raise serializers.ValidationError({name: "Unknown field." for name in unknown})
-        return super().to_internal_value(data)
+        if not isinstance(data, dict):
+            return super().to_internal_value(data)  # DRF's "Expected a dictionary" error
+        # Every problem of the body at once, in the order of the declared fields: wrong types
+        # (DRF's CharField would turn a number into text; a body is typed JSON), invalid
+        # values, then fields the endpoint does not know.
+        errors: dict[str, Any] = {}
+        try:
+            validated = super().to_internal_value(data)
+        except serializers.ValidationError as invalid:
+            errors = dict(invalid.detail)  # type: ignore[arg-type]
+        for name, field in self.fields.items():
+            value = data.get(name)
+            if isinstance(field, serializers.CharField) and not isinstance(value, str | None):
+                errors[name] = ["Not a valid string."]
+        ordered: dict[str, Any] = {n: errors[n] for n in self.fields.keys() if n in errors}  # noqa: SIM118
+        ordered.update({k: v for k, v in errors.items() if k not in self.fields})
+        ordered.update({name: ["Unknown field."] for name in sorted(set(data) - set(self.fields))})
+        if ordered:
+            raise serializers.ValidationError(ordered)
+        return validated
 
     def create(self, validated_data: Any) -> Any:
         raise NotImplementedError("input serializers only validate; services write")

@@ -95,6 +95,17 @@ def test_create_an_agent_in_the_admin(admin_client: Client) -> None:
     assert agent.organization == organization
 
 
+def test_a_row_never_moves_to_another_organization(admin_client: Client) -> None:
+    company = CompanyFactory.create(name="Stays Put")
+    elsewhere = OrganizationFactory.create()
+    admin_client.post(
+        f"/admin/companies/company/{company.pk}/change/",
+        {"organization": elsewhere.pk, "name": "Stays Put", "custom_fields": "{}"},
+    )
+    company.refresh_from_db()
+    assert company.organization_id != elsewhere.pk
+
+
 def test_the_admin_refuses_cross_tenant_relations(admin_client: Client) -> None:
     company = CompanyFactory.create()
     stranger = AgentFactory.create()  # another organization's agent

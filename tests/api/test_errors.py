@@ -26,6 +26,29 @@ def test_unknown_paths_are_json_404_with_debug_on(client: Client, settings: Any)
     assert detail(response) == "Not found"
 
 
+def test_bad_hosts_are_json_400_also_with_debug_on(client: Client, settings: Any) -> None:
+    for debug in (False, True):
+        settings.DEBUG = debug
+        response = client.get("/api/v2/organizations", headers={"host": "evil.example"})
+        assert response.status_code == 400
+        assert detail(response) == "Bad request"
+
+
+def test_any_accept_header_gets_json(api: Api) -> None:
+    for accept in ["text/html", "application/xml", "*/*", "application/json"]:
+        response = api.get("/organizations", HTTP_ACCEPT=accept)
+        assert response.status_code == 200
+        assert response["Content-Type"] == "application/json"
+
+
+def test_options_describes_no_request_body(api: Api, org_path: str) -> None:
+    response = api.client.options(f"/api/v2{org_path}/contacts", headers={"X-API-KEY": api.key})
+    assert response.status_code == 200
+    body = response.json()
+    assert body["name"] == "Contact List"
+    assert "actions" not in body
+
+
 def test_method_not_allowed_names_the_allowed_methods(api: Api, org_path: str) -> None:
     response = api.client.delete(f"/api/v2{org_path}/contacts", HTTP_X_API_KEY=api.key)
     assert response.status_code == 405
@@ -88,13 +111,13 @@ def test_bad_json_is_400(api: Api, org_path: str, body: bytes, message: str) -> 
 
 
 def test_validation_errors_are_422_naming_each_field(api: Api, org_path: str) -> None:
-    response = api.post(f"{org_path}/contacts", {"email": "nope", "custom_fields": [], "x": 1})
-    assert response.status_code == 422
-    assert detail(response) == "x: Unknown field."
-    response = api.post(f"{org_path}/contacts", {"email": "nope", "custom_fields": []})
+    response = api.post(
+        f"{org_path}/contacts", {"x": 1, "custom_fields": [], "name": 7, "email": "nope"}
+    )
     assert response.status_code == 422
     assert detail(response) == (
-        "email: Enter a valid email address.; custom_fields: Must be a JSON object."
+        "name: Not a valid string.; email: Enter a valid email address.; "
+        "custom_fields: Must be a JSON object.; x: Unknown field."
     )
 
 
@@ -141,6 +164,12 @@ def test_the_request_log_line_names_the_request_id(api: Api, caplog: Any) -> Non
     assert line.request_id == "trace-me"
     assert line.getMessage().startswith("GET /api/v2/organizations 200")
 
+    caplog.clear()
+    api.get("/organizations/x%0Aforged%20line/contacts")
+    [line] = [r for r in caplog.records if r.name == "hyperrep.request"]
+    assert "\n" not in line.getMessage()
+    assert "/organizations/x%0Aforged%20line/contacts 400" in line.getMessage()
+
 
 def test_health_probes_need_no_key(client: Client) -> None:
     assert client.get("/healthz").json() == {"status": "ok"}
@@ -166,6 +195,10 @@ def test_the_openapi_schema_and_docs_are_served_offline(client: Client) -> None:
     }
     assert {"200", "400", "403", "404", "422"} <= set(contacts["get"]["responses"])
     assert {"413", "415"} <= set(contacts["post"]["responses"])
+    assert "200" in contacts["post"]["responses"]  # every success is 200, POST included
+    assert "201" not in contacts["post"]["responses"]
+    start_date = next(p for p in contacts["get"]["parameters"] if p["name"] == "start_date")
+    assert start_date["schema"] == {"type": "string", "format": "date-time"}
     docs = client.get("/api/docs")
     assert docs.status_code == 200
     assert b"http://" not in docs.content.replace(b"http://testserver", b"")

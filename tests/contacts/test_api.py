@@ -190,7 +190,38 @@ def test_list_filters(api: Api, org_path: str, organization: Any) -> None:
     assert listed(end_date="2026-02-01T01:00:00+01:00") == [ann.public_id]
     assert listed(start_date="2026-01-31T23:00:00-01:00") == [bob.public_id]
     assert listed(start_date="2026-02-01", end_date="2026-02-01") == []
+    assert listed(end_date="2026-02-01T00:00:00") == [ann.public_id]  # naive means UTC
+    assert listed(start_date="2026-01-01T00:00:00.000001") == [bob.public_id]
+    assert listed(email="ANN@EXAMPLE.COM") == [ann.public_id]
     assert listed(start_date="2030-01-01") == []  # future dates are allowed on lists
+
+
+def test_an_unencoded_plus_in_an_offset_is_read_as_plus(
+    api: Api, org_path: str, organization: Any
+) -> None:
+    contact = ContactFactory.create(
+        organization=organization, created_at=datetime(2026, 1, 1, 12, tzinfo=UTC)
+    )
+    url = f"/api/v2{org_path}/contacts?start_date=2026-01-01T13:00:00+02:00"  # 11:00 UTC
+    body = api.client.get(url, headers={"X-API-KEY": api.key}).json()
+    assert [row["contact_id"] for row in body["data"]] == [contact.public_id]
+
+
+def test_filtering_by_another_organizations_company_is_an_empty_page(
+    api: Api, org_path: str, organization: Any, other_organization: Any
+) -> None:
+    foreign = CompanyFactory.create(organization=other_organization)
+    ContactFactory.create(organization=other_organization, company=foreign)
+    ContactFactory.create(organization=organization)
+    response = api.get(f"{org_path}/contacts", {"company_id": foreign.public_id})
+    assert response.json()["data"] == []
+
+
+def test_email_filter_with_non_ascii_letters(api: Api, org_path: str, organization: Any) -> None:
+    contact = ContactFactory.create(organization=organization, email="ÄNNE@Example.com")
+    for query in ["ÄNNE@Example.com", "Änne@example.COM"]:
+        found = api.get(f"{org_path}/contacts", {"email": query}).json()["data"]
+        assert [row["contact_id"] for row in found] == [contact.public_id]
 
 
 @pytest.mark.parametrize(
@@ -198,6 +229,8 @@ def test_list_filters(api: Api, org_path: str, organization: Any) -> None:
     [
         ({"start_date": "yesterday"}, 422, "start_date: Enter an ISO 8601 date or datetime"),
         ({"end_date": "2026-02-30"}, 422, "end_date: Enter an ISO 8601 date or datetime"),
+        ({"start_date": "9999-12-31T23:00:00-01:00"}, 422, "start_date: Enter an ISO 8601"),
+        ({"end_date": "0001-01-01T00:00:00+01:00"}, 422, "end_date: Enter an ISO 8601"),
         (
             {"start_date": "2026-02-02", "end_date": "2026-02-01"},
             400,
