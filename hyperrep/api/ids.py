@@ -3,7 +3,8 @@
 Ids the server mints are a type prefix plus 22 random base62 characters (`ctc_3hG...`).
 Imported ids are kept as given, so any string of 1-255 characters from [A-Za-z0-9._=-] is
 an id, unless it carries the minted prefix of another type. An id that cannot be valid is
-`400 Invalid <name>`; any other id is looked up within the organization.
+`400 Invalid <name>` (`Invalid organization_id`, `Invalid contact_id`, ...); any other id is
+looked up within the organization (`404 Contact not found`, ...).
 """
 
 import re
