@@ -72,6 +72,10 @@ INSTALLED_APPS = [
     "apps.agents",
     "apps.companies",
     "apps.contacts",
+    "apps.conversations",
+    "apps.sales",
+    "apps.drafts",
+    "apps.transfer",
     "apps.demo",
 ]
 

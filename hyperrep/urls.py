@@ -9,7 +9,14 @@ from drf_spectacular.views import SpectacularJSONAPIView, SpectacularSwaggerView
 from hyperrep.api.exceptions import page_not_found
 from hyperrep.health import Healthz, Readyz
 
-ORGANIZATION_SCOPED_APPS = ["apps.agents.urls", "apps.companies.urls", "apps.contacts.urls"]
+ORGANIZATION_SCOPED_APPS = [
+    "apps.agents.urls",
+    "apps.companies.urls",
+    "apps.contacts.urls",
+    "apps.conversations.urls",
+    "apps.sales.urls",
+    "apps.drafts.urls",
+]
 organization_scoped: list[URLPattern | URLResolver] = [
     path("", include(module)) for module in ORGANIZATION_SCOPED_APPS
 ]

@@ -1,13 +1,19 @@
 """Test data. A related factory takes its organization from its parent, so test data never
 crosses tenants by accident."""
 
+from typing import Any
+
 import factory
 from django.utils import timezone
 
 from apps.agents.models import Agent
 from apps.companies.models import Company
 from apps.contacts.models import Contact
+from apps.conversations.models import Conversation, Direction, Message, Modality, TrackedLink
+from apps.conversations.services import conversations_touch
+from apps.drafts.models import ResponseDraft
 from apps.organizations.models import Organization
+from apps.sales.models import Sale, SaleStatus, SaleStatusChange
 
 
 class OrganizationFactory(factory.django.DjangoModelFactory[Organization]):
@@ -53,3 +59,96 @@ class ContactFactory(factory.django.DjangoModelFactory[Contact]):
     company_role = "Owner"
     custom_fields = factory.LazyFunction(dict)
     created_at = factory.LazyFunction(timezone.now)
+
+
+class ConversationFactory(factory.django.DjangoModelFactory[Conversation]):
+    class Meta:
+        model = Conversation
+
+    organization = factory.SubFactory(OrganizationFactory)
+    contact = factory.SubFactory(
+        ContactFactory, organization=factory.SelfAttribute("..organization")
+    )
+    agent = factory.SubFactory(AgentFactory, organization=factory.SelfAttribute("..organization"))
+    folder = "inbox"
+    is_read = False
+    start_at = factory.LazyFunction(timezone.now)
+    last_activity_at = factory.SelfAttribute("start_at")
+
+
+class MessageFactory(factory.django.DjangoModelFactory[Message]):
+    """A message; creating one moves its conversation's last_activity_at as every write
+    path does."""
+
+    class Meta:
+        model = Message
+        skip_postgeneration_save = True
+
+    organization = factory.SelfAttribute("conversation.organization")
+    conversation = factory.SubFactory(ConversationFactory)
+    agent = factory.SelfAttribute("conversation.agent")
+    modality = Modality.EMAIL
+    direction = Direction.RECEIVED
+    subject = "Quote request"
+    content = factory.Sequence(lambda n: f"Message {n}")
+    sent_at = factory.LazyAttribute(lambda message: message.conversation.start_at)
+
+    @factory.post_generation
+    def touch_conversation(message: Message, create: bool, extracted: Any, **kwargs: Any) -> None:
+        if create:
+            conversations_touch(Conversation.objects.filter(pk=message.conversation_id))
+            message.conversation.refresh_from_db(fields=["last_activity_at"])
+
+
+class TrackedLinkFactory(factory.django.DjangoModelFactory[TrackedLink]):
+    class Meta:
+        model = TrackedLink
+
+    organization = factory.SelfAttribute("message.organization")
+    message = factory.SubFactory(MessageFactory)
+    url = factory.Sequence(lambda n: f"https://example.com/offer/{n}")
+    click_count = 0
+
+
+class SaleFactory(factory.django.DjangoModelFactory[Sale]):
+    class Meta:
+        model = Sale
+        skip_postgeneration_save = True
+
+    organization = factory.SubFactory(OrganizationFactory)
+    company = factory.SubFactory(
+        CompanyFactory, organization=factory.SelfAttribute("..organization")
+    )
+    owner = factory.SubFactory(AgentFactory, organization=factory.SelfAttribute("..organization"))
+    quote_details = factory.LazyFunction(
+        lambda: {
+            "output": {"currency": "USD", "total_price": "1200.00"},
+            "arguments": {
+                "products": [{"quantity": 2, "unit_price": "600.00", "product_name": "Gutter"}]
+            },
+            "agent_overrides": {},
+        }
+    )
+    custom_fields = factory.LazyFunction(dict)
+    created_at = factory.LazyFunction(timezone.now)
+    last_activity_at = factory.SelfAttribute("created_at")
+
+    @factory.post_generation
+    def status(sale: Sale, create: bool, extracted: Any, **kwargs: Any) -> None:
+        if create:
+            SaleStatusChange.objects.create(
+                organization=sale.organization,
+                sale=sale,
+                label="Quote sent",
+                status=SaleStatus.QUOTE_SENT,
+                changed_at=sale.created_at,
+            )
+
+
+class ResponseDraftFactory(factory.django.DjangoModelFactory[ResponseDraft]):
+    class Meta:
+        model = ResponseDraft
+
+    organization = factory.SelfAttribute("conversation.organization")
+    conversation = factory.SubFactory(ConversationFactory)
+    body_html = "<p>Thanks, we will be there Tuesday.</p>"

@@ -1,10 +1,12 @@
+from rest_framework.mixins import ListModelMixin, RetrieveModelMixin
+
 from apps.agents.models import Agent
 from apps.agents.selectors import agent_list
 from apps.agents.serializers import AgentSerializer
 from hyperrep.api.viewsets import OrganizationScopedViewSet
 
 
-class AgentViewSet(OrganizationScopedViewSet):
+class AgentViewSet(ListModelMixin, RetrieveModelMixin, OrganizationScopedViewSet):
     """The organization's agents, A to Z. Agents are written in the admin, not the API."""
 
     model = Agent

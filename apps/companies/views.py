@@ -1,6 +1,7 @@
 from typing import Any
 
 from drf_spectacular.utils import extend_schema
+from rest_framework.mixins import ListModelMixin, RetrieveModelMixin
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -11,7 +12,7 @@ from apps.companies.services import company_create
 from hyperrep.api.viewsets import OrganizationScopedViewSet
 
 
-class CompanyViewSet(OrganizationScopedViewSet):
+class CompanyViewSet(ListModelMixin, RetrieveModelMixin, OrganizationScopedViewSet):
     model = Company
     selector = company_list
     serializer_class = CompanySerializer

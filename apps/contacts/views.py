@@ -1,6 +1,7 @@
 from typing import Any
 
 from drf_spectacular.utils import extend_schema
+from rest_framework.mixins import ListModelMixin, RetrieveModelMixin
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -12,7 +13,7 @@ from apps.contacts.services import contact_create
 from hyperrep.api.viewsets import OrganizationScopedViewSet
 
 
-class ContactViewSet(OrganizationScopedViewSet):
+class ContactViewSet(ListModelMixin, RetrieveModelMixin, OrganizationScopedViewSet):
     model = Contact
     selector = contact_list
     serializer_class = ContactSerializer

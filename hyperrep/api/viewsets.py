@@ -2,9 +2,13 @@
 
 The organization comes from the URL and is resolved right after authentication, in
 `initial()`; every queryset starts from it. Subclasses declare their model, output
-serializer, ordering and selector; they cannot override the methods that scope data
-(`initial`, `get_queryset`, `get_object`): defining one is a TypeError at import time.
-Narrower collections (a contact's conversations, ...) come through `scope_queryset`.
+serializer, ordering and selector, and take their actions from DRF's mixins (`list`,
+`retrieve`); they cannot override the methods that scope data (`initial`, `get_queryset`,
+`get_object`): defining one is a TypeError at import time.
+
+A nested collection (a contact's conversations, a conversation's messages) declares its
+`parent`: the parent's id in the URL is resolved inside the organization right after it
+(`404 Contact not found`, ...), and the rows are narrowed to that parent's.
 """
 
 from collections.abc import Callable
@@ -25,14 +29,27 @@ from hyperrep.api.exceptions import ResourceNotFound
 SEALED = ("initial", "get_queryset", "get_object")
 
 
+def _lookup(queryset: TenantQuerySet, kwargs: dict[str, Any], name: str) -> Any:
+    """The row whose public id is the URL's `name`: `400 Invalid <name>` for an id that cannot
+    be valid, `404 <Resource> not found` for one not in `queryset`."""
+    found = queryset.by_public_id(kwargs[name], name)
+    if found is None:
+        verbose_name = str(queryset.model._meta.verbose_name)
+        raise ResourceNotFound(f"{verbose_name[0].upper()}{verbose_name[1:]} not found")
+    return found
+
+
 class OrganizationScopedViewSet(GenericViewSet):
     model: ClassVar[type[TenantModel]]
     # Reads the organization's rows: `selector(organization=...) -> QuerySet`.
     selector: ClassVar[Callable[..., TenantQuerySet]]
     # A total order ending in the internal id (the keyset of every page).
     ordering: ClassVar[tuple[str, ...]] = ("-created_at", "-id")
+    # (parent model, the field of `model` pointing at it), for nested collections.
+    parent: ClassVar[tuple[type[TenantModel], str] | None] = None
     lookup_value_regex = "[^/]+"
     organization: Organization
+    parent_object: TenantModel | None = None
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -49,31 +66,23 @@ class OrganizationScopedViewSet(GenericViewSet):
         self.organization = organization_get(
             api_key=cast(ApiKey, request.auth), organization_id=kwargs["organization_id"]
         )
+        if self.parent is not None:
+            parent_model, _field = self.parent
+            self.parent_object = _lookup(
+                parent_model.objects.for_org(self.organization),
+                kwargs,
+                f"{parent_model._meta.model_name}_id",
+            )
 
     def get_queryset(self) -> TenantQuerySet:
-        return self.scope_queryset(type(self).selector(organization=self.organization))
-
-    def scope_queryset(self, queryset: TenantQuerySet) -> TenantQuerySet:
-        """Hook: narrow the organization's rows for this route."""
+        queryset = type(self).selector(organization=self.organization)
+        if self.parent is not None:
+            queryset = queryset.filter(**{self.parent[1]: self.parent_object})
         return queryset
 
     def get_object(self) -> Model:
-        name = self.lookup_url_kwarg
-        assert name is not None
-        found = self.get_queryset().by_public_id(self.kwargs[name], name)
-        if found is None:
-            verbose_name = str(self.model._meta.verbose_name)
-            raise ResourceNotFound(f"{verbose_name[0].upper()}{verbose_name[1:]} not found")
-        return found
-
-    # -- the actions every resource has -----------------------------------------------------
-
-    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
-        return self.get_paginated_response(self.get_serializer(page, many=True).data)
-
-    def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        return Response(self.get_serializer(self.get_object()).data)
+        assert self.lookup_url_kwarg is not None
+        return _lookup(self.get_queryset(), self.kwargs, self.lookup_url_kwarg)
 
     # -- helpers for writes -----------------------------------------------------------------
 

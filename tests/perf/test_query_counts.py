@@ -7,9 +7,19 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from apps.drafts.models import DraftStatus
 from apps.organizations.models import Organization
 from tests.conftest import Api
-from tests.factories import AgentFactory, CompanyFactory, ContactFactory
+from tests.factories import (
+    AgentFactory,
+    CompanyFactory,
+    ContactFactory,
+    ConversationFactory,
+    MessageFactory,
+    ResponseDraftFactory,
+    SaleFactory,
+    TrackedLinkFactory,
+)
 from tests.security.routes import Route, organization_routes
 from tests.security.test_tenant_isolation import ids_of, make_tenant
 
@@ -30,10 +40,21 @@ def test_queries_do_not_grow_with_the_page(
     api: Api, organization: Organization, route: Route
 ) -> None:
     tenant = make_tenant(organization)
-    for _ in range(4):  # rows with every relation filled in
+    for _ in range(4):  # more rows of every list, with every relation filled in
         agent = AgentFactory.create(organization=organization)
         company = CompanyFactory.create(organization=organization, agent=agent)
         ContactFactory.create(organization=organization, company=company)
+        conversation = ConversationFactory.create(
+            organization=organization, contact=tenant["contact_id"], agent=tenant["agent_id"]
+        )
+        message = MessageFactory.create(conversation=tenant["conversation_id"])
+        TrackedLinkFactory.create_batch(2, message=message)
+        sale = SaleFactory.create(organization=organization, owner=tenant["agent_id"])
+        sale.contacts.add(tenant["contact_id"], through_defaults={"organization": organization})
+        sale.conversations.add(conversation, through_defaults={"organization": organization})
+        ResponseDraftFactory.create(
+            conversation=tenant["conversation_id"], status=DraftStatus.SUPERSEDED
+        )
     path = route.url(organization_id=organization.public_id, **ids_of(tenant, route))
     api.get(path)  # last_used_at is written on first use; keep it out of the counts
 

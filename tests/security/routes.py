@@ -15,13 +15,10 @@ class Route:
     template: str  # "/organizations/{organization_id}/contacts/{contact_id}", under /api/v2
     kwargs: tuple[str, ...]  # the ids the path takes besides organization_id
     methods: frozenset[str]
+    is_list: bool  # GET answers a page of rows
 
     def url(self, **ids: str) -> str:
         return self.template.format(**ids)
-
-    @property
-    def is_list(self) -> bool:
-        return self.template.rsplit("/", 1)[-1][:1] != "{"
 
 
 def _walk(patterns: list, prefix: str) -> Iterator[tuple[str, URLPattern]]:
@@ -43,6 +40,7 @@ def organization_routes() -> list[Route]:
         assert template.startswith("/api/v2/"), template
         template = template.removeprefix("/api/v2")
         actions = getattr(pattern.callback, "actions", {})
-        routes.append(Route(template, names, frozenset(m.upper() for m in actions)))
+        methods = frozenset(m.upper() for m in actions)
+        routes.append(Route(template, names, methods, actions.get("get") == "list"))
     assert routes, "no organization-scoped routes found"
     return routes

@@ -9,7 +9,16 @@ import pytest
 
 from apps.organizations.models import Organization
 from tests.conftest import Api, detail
-from tests.factories import AgentFactory, CompanyFactory, ContactFactory
+from tests.factories import (
+    AgentFactory,
+    CompanyFactory,
+    ContactFactory,
+    ConversationFactory,
+    MessageFactory,
+    ResponseDraftFactory,
+    SaleFactory,
+    TrackedLinkFactory,
+)
 from tests.security.routes import Route, organization_routes
 
 pytestmark = pytest.mark.django_db
@@ -22,7 +31,24 @@ def make_tenant(organization: Organization) -> dict[str, Any]:
     agent = AgentFactory.create(organization=organization)
     company = CompanyFactory.create(organization=organization, agent=agent)
     contact = ContactFactory.create(organization=organization, company=company)
-    return {"agent_id": agent, "company_id": company, "contact_id": contact}
+    conversation = ConversationFactory.create(
+        organization=organization, contact=contact, agent=agent
+    )
+    message = MessageFactory.create(conversation=conversation)
+    TrackedLinkFactory.create(message=message)
+    sale = SaleFactory.create(organization=organization, company=company, owner=agent)
+    sale.contacts.add(contact, through_defaults={"organization": organization})
+    sale.conversations.add(conversation, through_defaults={"organization": organization})
+    response_draft = ResponseDraftFactory.create(conversation=conversation)
+    return {
+        "agent_id": agent,
+        "company_id": company,
+        "contact_id": contact,
+        "conversation_id": conversation,
+        "message_id": message,
+        "sale_id": sale,
+        "response_draft": response_draft,
+    }
 
 
 def strings(value: Any) -> Iterator[str]:

@@ -1,0 +1,121 @@
+"""Conversations with contacts, their messages and the links tracked in sent messages."""
+
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.utils import timezone
+
+from apps.agents.models import Agent
+from apps.contacts.models import Contact
+from apps.organizations.models import TenantModel
+from hyperrep.api import ids
+
+
+class Modality(models.TextChoices):
+    EMAIL = "email"
+    TEXT = "text"
+    CALL = "call"
+    LIVE_CHAT = "live_chat"
+    FORM = "form"
+
+
+class Direction(models.TextChoices):
+    RECEIVED = "received"  # from the contact
+    SENT = "sent"  # to the contact
+
+
+class Conversation(TenantModel):
+    """A thread with one contact. `last_activity_at` is the latest `sent_at` of its messages
+    (its `start_at` while it has none), kept by every write path in the same transaction."""
+
+    public_id = ids.PublicIdField(prefix="cnv")
+    contact = models.ForeignKey(Contact, on_delete=models.PROTECT, related_name="conversations")
+    agent = models.ForeignKey(
+        Agent, null=True, blank=True, on_delete=models.SET_NULL, related_name="conversations"
+    )
+    folder = models.SlugField(max_length=100, default="inbox")
+    is_read = models.BooleanField(default=False)
+    start_at = models.DateTimeField(default=timezone.now)
+    last_activity_at = models.DateTimeField(default=timezone.now)
+
+    class Meta(TenantModel.Meta):
+        indexes = [
+            models.Index(
+                fields=["organization", "-start_at", "-id"], name="conversation_newest_first"
+            ),
+            models.Index(
+                fields=["organization", "folder", "-start_at", "-id"],
+                name="conversation_by_folder",
+            ),
+            models.Index(
+                fields=["organization", "is_read", "-start_at", "-id"],
+                name="conversation_by_is_read",
+            ),
+            models.Index(
+                fields=["organization", "contact", "-start_at", "-id"],
+                name="conversation_by_contact",
+            ),
+            models.Index(
+                fields=["organization", "agent", "-start_at", "-id"],
+                name="conversation_by_agent",
+            ),
+        ]
+
+    def clean(self) -> None:
+        # The admin's guard; API services resolve related ids through for_org() instead.
+        for relation in ("contact", "agent"):
+            related = getattr(self, relation)
+            if related is not None and related.organization_id != self.organization_id:
+                raise ValidationError({relation: f"{relation.title()} of another organization."})
+
+    def __str__(self) -> str:
+        return self.public_id
+
+
+class Message(TenantModel):
+    public_id = ids.PublicIdField(prefix="msg")
+    # No index of its own: (conversation, sent_at, id) below serves every lookup by it.
+    conversation = models.ForeignKey(
+        Conversation, on_delete=models.CASCADE, related_name="messages", db_index=False
+    )
+    agent = models.ForeignKey(
+        Agent, null=True, blank=True, on_delete=models.SET_NULL, related_name="messages"
+    )
+    modality = models.CharField(max_length=16, choices=Modality.choices)
+    direction = models.CharField(max_length=16, choices=Direction.choices)
+    subject = models.TextField(null=True, blank=True)
+    content = models.TextField(null=True, blank=True)
+    call_transcript = models.TextField(null=True, blank=True)
+    call_duration = models.PositiveIntegerField(null=True, blank=True)
+    form_request_body = models.JSONField(null=True, blank=True)
+    sent_at = models.DateTimeField()
+    drafted_at = models.DateTimeField(null=True, blank=True)
+    email_message_id = models.CharField(max_length=998, null=True, blank=True)
+    cc_emails = models.JSONField(default=list, blank=True)
+    bcc_emails = models.JSONField(default=list, blank=True)
+
+    class Meta(TenantModel.Meta):
+        indexes = [
+            models.Index(fields=["conversation", "sent_at", "id"], name="message_chronological"),
+        ]
+
+    @property
+    def is_form_request(self) -> bool:
+        return self.modality == Modality.FORM
+
+    def __str__(self) -> str:
+        return self.public_id
+
+
+class TrackedLink(TenantModel):
+    """A link in a sent message whose clicks are counted."""
+
+    public_id = ids.PublicIdField(prefix="lnk")
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="tracked_links")
+    url = models.TextField()
+    click_count = models.PositiveIntegerField(default=0)
+
+    class Meta(TenantModel.Meta):
+        pass
+
+    def __str__(self) -> str:
+        return self.url

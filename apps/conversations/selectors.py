@@ -1,0 +1,26 @@
+from django.db.models import F, Prefetch
+
+from apps.conversations.models import Conversation, Message, TrackedLink
+from apps.organizations.models import Organization, TenantQuerySet
+
+
+def conversation_list(*, organization: Organization) -> TenantQuerySet:
+    return Conversation.objects.for_org(organization).annotate(
+        contact_public_id=F("contact__public_id"), agent_public_id=F("agent__public_id")
+    )
+
+
+def message_list(*, organization: Organization) -> TenantQuerySet:
+    return (
+        Message.objects.for_org(organization)
+        .annotate(
+            conversation_public_id=F("conversation__public_id"),
+            agent_public_id=F("agent__public_id"),
+        )
+        .prefetch_related(
+            Prefetch(
+                "tracked_links",
+                queryset=TrackedLink.objects.for_org(organization).order_by("id"),
+            )
+        )
+    )

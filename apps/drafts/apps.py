@@ -1,0 +1,5 @@
+from django.apps import AppConfig
+
+
+class DraftsConfig(AppConfig):
+    name = "apps.drafts"

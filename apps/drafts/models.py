@@ -1,0 +1,129 @@
+"""Drafts of outbound messages, and the channels they go out on.
+
+A draft moves through a small state machine (`Draft.TRANSITIONS`): it waits for review
+(`pending`) or for delivery (`scheduled`); delivery makes it `sent` or `failed`; a pending
+response draft that a newer one replaces is `superseded`. Delivery itself (the worker that
+sends scheduled drafts over the organization's channel) plugs in at `draft_record_delivery`
+and `draft_record_failure` in services.py.
+"""
+
+from typing import ClassVar
+
+from django.db import models
+from django.utils import timezone
+
+from apps.contacts.models import Contact
+from apps.conversations.models import Conversation
+from apps.organizations.models import TenantModel
+from hyperrep.api import ids
+
+
+class ChannelKind(models.TextChoices):
+    EMAIL = "email"
+    TEXT = "text"
+
+
+class Channel(models.Model):
+    """How an organization sends one kind of message. Drafts of a kind the organization has
+    not enabled are refused."""
+
+    organization = models.ForeignKey(
+        "organizations.Organization", on_delete=models.CASCADE, related_name="channels"
+    )
+    kind = models.CharField(max_length=16, choices=ChannelKind.choices)
+    enabled = models.BooleanField(default=True)
+    # What the delivery worker needs (sender address, provider credentials reference, ...).
+    settings = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "kind"], name="channel_one_per_kind")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} ({'enabled' if self.enabled else 'disabled'})"
+
+
+class DraftStatus(models.TextChoices):
+    PENDING = "pending"  # waits for review
+    SCHEDULED = "scheduled"  # waits for delivery at scheduled_send_at
+    SENT = "sent"
+    FAILED = "failed"
+    SUPERSEDED = "superseded"  # replaced by a newer draft before it was sent
+
+
+class IllegalTransition(Exception):
+    pass
+
+
+class Draft(TenantModel):
+    TRANSITIONS: ClassVar[dict[str, frozenset[str]]] = {
+        DraftStatus.PENDING: frozenset({DraftStatus.SCHEDULED, DraftStatus.SUPERSEDED}),
+        DraftStatus.SCHEDULED: frozenset({DraftStatus.SENT, DraftStatus.FAILED}),
+        DraftStatus.FAILED: frozenset({DraftStatus.SCHEDULED}),  # a retry
+        DraftStatus.SENT: frozenset(),
+        DraftStatus.SUPERSEDED: frozenset(),
+    }
+
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="+")
+    body_html = models.TextField(null=True, blank=True)
+    cc_emails = models.JSONField(default=list, blank=True)
+    bcc_emails = models.JSONField(default=list, blank=True)
+    add_notification = models.BooleanField(default=False)
+    scheduled_to_send = models.BooleanField(default=False)
+    status = models.CharField(
+        max_length=16, choices=DraftStatus.choices, default=DraftStatus.PENDING
+    )
+    scheduled_send_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta(TenantModel.Meta):
+        abstract = True
+
+    def move_to(self, status: str) -> None:
+        """Change status along the state machine (the caller saves)."""
+        if status not in self.TRANSITIONS[self.status]:
+            raise IllegalTransition(f"{self.status} -> {status}")
+        self.status = status
+        self.updated_at = timezone.now()
+
+
+class MessageDraft(Draft):
+    """The first message of a new outbound conversation."""
+
+    public_id = ids.PublicIdField(prefix="mdr")
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="+")
+    modality = models.CharField(max_length=16, choices=ChannelKind.choices)
+    subject = models.TextField(null=True, blank=True)
+    to_user_name = models.CharField(max_length=255, null=True, blank=True)
+    to_email = models.CharField(max_length=254, null=True, blank=True)
+    to_phone_number = models.CharField(max_length=64, null=True, blank=True)
+    folder = models.CharField(max_length=255, default="Inbox")  # the display name given
+
+    class Meta(Draft.Meta):
+        indexes = [models.Index(fields=["organization", "-created_at", "-id"], name="mdr_newest")]
+
+
+class ResponseDraft(Draft):
+    """A reply in an existing conversation. At most one is pending per conversation, enforced
+    by a partial unique index, so concurrent requests cannot leave two."""
+
+    public_id = ids.PublicIdField(prefix="rdr")
+
+    class Meta(Draft.Meta):
+        constraints = [
+            *Draft.Meta.constraints,
+            models.UniqueConstraint(
+                fields=["organization", "conversation"],
+                condition=models.Q(status=DraftStatus.PENDING),
+                name="response_draft_one_pending",
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["conversation", "-created_at", "-id"], name="response_draft_history"
+            )
+        ]

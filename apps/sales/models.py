@@ -1,0 +1,126 @@
+"""Sales: quotes an agent sends a company's contacts, with their status history.
+
+Draft sales exist internally (imported or made in the admin) and never appear in the API.
+"""
+
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.utils import timezone
+
+from apps.agents.models import Agent
+from apps.companies.models import Company
+from apps.contacts.models import Contact
+from apps.conversations.models import Conversation
+from apps.organizations.models import TenantModel
+from hyperrep.api import ids
+
+
+class SaleStatus(models.TextChoices):
+    QUOTE_SENT = "quote_sent"
+    ACCEPTED = "accepted"
+    DECLINED = "declined"
+    LOST = "lost"
+
+
+class Sale(TenantModel):
+    public_id = ids.PublicIdField(prefix="sal")
+    is_draft = models.BooleanField(default=False)
+    company = models.ForeignKey(
+        Company, null=True, blank=True, on_delete=models.SET_NULL, related_name="sales"
+    )
+    owner = models.ForeignKey(
+        Agent, null=True, blank=True, on_delete=models.SET_NULL, related_name="sales"
+    )
+    # {output: {currency, total_price}, arguments: {products: [...]}, agent_overrides: {...}},
+    # prices as two-place decimal strings. Returned whole, never filtered on.
+    quote_details = models.JSONField(default=dict, blank=True)
+    custom_fields = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    last_activity_at = models.DateTimeField(default=timezone.now)
+    contacts = models.ManyToManyField(Contact, through="SaleContact", related_name="sales")
+    conversations = models.ManyToManyField(
+        Conversation, through="SaleConversation", related_name="sales"
+    )
+
+    class Meta(TenantModel.Meta):
+        indexes = [
+            models.Index(
+                fields=["organization", "-created_at", "-id"],
+                condition=models.Q(is_draft=False),
+                name="sale_newest_first",
+            ),
+            models.Index(
+                fields=["organization", "owner", "-created_at", "-id"],
+                condition=models.Q(is_draft=False),
+                name="sale_by_owner",
+            ),
+        ]
+
+    def clean(self) -> None:
+        # The admin's guard; imports resolve related ids through for_org() instead.
+        for relation in ("company", "owner"):
+            related = getattr(self, relation)
+            if related is not None and related.organization_id != self.organization_id:
+                raise ValidationError({relation: f"{relation.title()} of another organization."})
+
+    def __str__(self) -> str:
+        return self.public_id
+
+
+class SaleContact(models.Model):
+    organization = models.ForeignKey(
+        "organizations.Organization", on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    sale = models.ForeignKey(Sale, on_delete=models.CASCADE, related_name="sale_contacts")
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="+")
+    is_primary = models.BooleanField(default=False)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "sale", "contact"], name="sale_contact_once"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.sale_id} - {self.contact_id}"
+
+
+class SaleConversation(models.Model):
+    organization = models.ForeignKey(
+        "organizations.Organization", on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    sale = models.ForeignKey(Sale, on_delete=models.CASCADE, related_name="sale_conversations")
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="+")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "sale", "conversation"], name="sale_conversation_once"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.sale_id} - {self.conversation_id}"
+
+
+class SaleStatusChange(models.Model):
+    """One entry of a sale's status history; the sale's current status is its latest."""
+
+    organization = models.ForeignKey(
+        "organizations.Organization", on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    # No index of its own: (sale, changed_at, id) below serves every lookup by it.
+    sale = models.ForeignKey(
+        Sale, on_delete=models.CASCADE, related_name="status_changes", db_index=False
+    )
+    label = models.CharField(max_length=255)
+    # Null for a custom stage of the organization's pipeline.
+    status = models.CharField(max_length=16, choices=SaleStatus.choices, null=True, blank=True)
+    changed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [models.Index(fields=["sale", "changed_at", "id"], name="sale_status_history")]
+
+    def __str__(self) -> str:
+        return self.label

@@ -1,0 +1,41 @@
+from django.db.models import F, Prefetch
+
+from apps.organizations.models import Organization, TenantQuerySet
+from apps.sales.models import Sale, SaleContact, SaleConversation, SaleStatusChange
+
+
+def sale_list(*, organization: Organization) -> TenantQuerySet:
+    """The organization's sales as the API shows them: draft sales never appear."""
+    return sale_records(organization=organization).filter(is_draft=False)
+
+
+def sale_records(*, organization: Organization) -> TenantQuerySet:
+    """Every sale of the organization, drafts included, with what renders it: three queries
+    per page whatever its size (contacts, conversations, status history)."""
+    return (
+        Sale.objects.for_org(organization)
+        .annotate(company_public_id=F("company__public_id"), owner_public_id=F("owner__public_id"))
+        .prefetch_related(
+            Prefetch(
+                "sale_contacts",
+                queryset=SaleContact.objects.filter(organization=organization)
+                .annotate(contact_public_id=F("contact__public_id"))
+                .order_by("id"),
+                to_attr="contact_links",
+            ),
+            Prefetch(
+                "sale_conversations",
+                queryset=SaleConversation.objects.filter(organization=organization)
+                .annotate(conversation_public_id=F("conversation__public_id"))
+                .order_by("id"),
+                to_attr="conversation_links",
+            ),
+            Prefetch(
+                "status_changes",
+                queryset=SaleStatusChange.objects.filter(organization=organization).order_by(
+                    "changed_at", "id"
+                ),
+                to_attr="status_history",
+            ),
+        )
+    )
