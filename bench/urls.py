@@ -1,14 +1,17 @@
-"""The production URLs with the floor view in front (hyperrep.urls ends with a catch-all)."""
+"""The production URLs with the floor views in front (hyperrep.urls ends with a catch-all)."""
 
 from django.urls import URLPattern, URLResolver, include, path, re_path
 
-from bench.floor import contacts_floor
+from bench.floor import contacts_floor, conversations_floor, messages_floor
 from hyperrep import urls as production
 
 FLOOR_PREFIX = "/bench/floor/organizations/"
+ORG = r"^bench/floor/organizations/(?P<organization_id>[^/]+)"
 
 urlpatterns: list[URLPattern | URLResolver] = [
-    re_path(r"^bench/floor/organizations/(?P<organization_id>[^/]+)/contacts/?$", contacts_floor),
+    re_path(rf"{ORG}/contacts/?$", contacts_floor),
+    re_path(rf"{ORG}/conversations/?$", conversations_floor),
+    re_path(rf"{ORG}/conversations/(?P<conversation_id>[^/]+)/messages/?$", messages_floor),
     path("", include(production)),
 ]
 
