@@ -1,5 +1,6 @@
 from rest_framework import serializers
 
+from apps.conversations.models import Direction, Modality
 from hyperrep.api.serializers import OutputSerializer
 
 
@@ -33,8 +34,8 @@ class MessageSerializer(OutputSerializer):
     message_id = serializers.CharField(source="public_id")
     conversation_id = serializers.CharField(source="conversation_public_id")
     agent_id = serializers.CharField(source="agent_public_id", allow_null=True)
-    modality = serializers.CharField()
-    message_direction = serializers.CharField(source="direction")
+    modality = serializers.ChoiceField(choices=Modality.choices)
+    message_direction = serializers.ChoiceField(source="direction", choices=Direction.choices)
     is_form_request = serializers.BooleanField()
     subject = serializers.CharField(allow_null=True)
     content = serializers.CharField(allow_null=True)

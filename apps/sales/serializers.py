@@ -3,6 +3,7 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from apps.sales.models import SaleStatus
 from hyperrep.api.serializers import OutputSerializer
 
 
@@ -13,7 +14,7 @@ class AssociatedContactSerializer(OutputSerializer):
 
 class SaleStatusSerializer(OutputSerializer):
     label = serializers.CharField()  # type: ignore[assignment]  # DRF pops declared fields
-    status = serializers.CharField(allow_null=True)
+    status = serializers.ChoiceField(choices=SaleStatus.choices, allow_null=True)
     changed_at = serializers.DateTimeField()
 
 

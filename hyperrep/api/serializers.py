@@ -15,11 +15,10 @@ CUSTOM_FIELDS_MAX_VALUE_LENGTH = 2000
 
 
 class InputSerializer(serializers.Serializer):
-    """A request body: a JSON object whose every key is a declared field.
-
-    Unknown fields are 422, so nothing is assigned silently and the organization, ids and
-    timestamps can never come from a body.
-    """
+    # A request body: a JSON object whose every key is a declared field. Unknown fields are
+    # 422, so nothing is assigned silently and the organization, ids and timestamps can never
+    # come from a body. (Comments, not a docstring: the OpenAPI generator would publish a
+    # docstring as the description of every body schema.)
 
     def to_internal_value(self, data: Any) -> Any:
         if not isinstance(data, dict):
@@ -100,14 +99,15 @@ def format_datetime(value: datetime) -> str:
 
 
 # Fields whose model values are already what JSON needs (str, dict, list, None).
-_VERBATIM = (serializers.CharField, serializers.JSONField)
+_VERBATIM = (serializers.CharField, serializers.ChoiceField, serializers.JSONField)
 _Step = tuple[str, Callable[[Any], Any], Callable[[Any], Any] | None]
 
 
 class OutputSerializer(serializers.Serializer):
-    """A read-only rendering of a row. The declared fields document the shape (OpenAPI) and
-    are compiled once per class into steps of (key, read, convert), so that rendering a page
-    of 500 rows does not pay DRF's per-field machinery 500 times over."""
+    # A read-only rendering of a row. The declared fields document the shape (OpenAPI) and
+    # are compiled once per class into steps of (key, read, convert), so that rendering a page
+    # of 500 rows does not pay DRF's per-field machinery 500 times over. (Comments, not a
+    # docstring: the OpenAPI generator would publish it as every schema's description.)
 
     _plans: ClassVar[dict[type, list[_Step]]] = {}
 

@@ -1,0 +1,293 @@
+"""The conversations and messages lists on PostgreSQL, end to end:
+
+    .venv/bin/python -m bench.conversation_lists [--messages 1000000] [--seconds 4] [--rounds 5]
+
+1. (Re)creates the PostgreSQL database of DATABASE_URL (default
+   postgres://postgres@127.0.0.1:5432/hyperrep_bench_lists; its name must contain "bench", as
+   it is dropped), migrates it and seeds the demo organization scaled to `--messages`
+   (`manage.py seed_demo --messages N`), plus one long conversation of 1,000 messages so that a
+   page of 500 is full.
+2. EXPLAIN (ANALYZE, BUFFERS) of the page query of every list and filter of the conversations
+   issue, as the API sent it (first page and a later page): each must be one index range
+   scan in the list's order, with no Sort node.
+3. Checks that the floors (bench/floor.py) send the API's SQL and answer its bytes.
+4. gunicorn (deploy/gunicorn.conf.py): `conversations/{id}/messages?limit=500` and
+   `conversations?limit=100`, API against floor, at 1 and 8 clients in alternating rounds.
+
+Results go to bench/results/conversation_lists.md. SECRET_KEY is random unless set.
+"""
+
+import argparse
+import io
+import logging
+import os
+import secrets
+import time
+import warnings
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+import django
+
+from bench import harness
+
+DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/hyperrep_bench_lists"
+LONG_CONVERSATION = 1_000
+CLIENTS = (1, 8)
+PAGE = 50  # rows per page of the EXPLAIN walk
+
+
+@dataclass(frozen=True)
+class Seeded:
+    organization_id: str
+    api_key: str
+    long_conversation_id: str  # 1,000 messages
+    contact_id: str  # a contact with several conversations
+    agent_id: str  # the agent with the most conversations
+    messages: int
+    seed_seconds: float
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="Conversations and messages lists (PostgreSQL).")
+    parser.add_argument("--messages", type=int, default=1_000_000, help="demo organization size")
+    parser.add_argument("--seconds", type=float, default=4.0, help="length of one load run")
+    parser.add_argument("--rounds", type=int, default=5, help="load runs per target and level")
+    args = parser.parse_args()
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bench.settings")
+    os.environ.setdefault("DATABASE_URL", DEFAULT_DATABASE_URL)
+    os.environ.setdefault("SECRET_KEY", secrets.token_urlsafe(32))
+    os.environ["DEBUG"] = "0"
+    warnings.filterwarnings("ignore", message="No directory at", category=UserWarning)
+    started = time.monotonic()
+    harness.recreate_database(os.environ["DATABASE_URL"])
+    django.setup()
+    logging.getLogger("hyperrep.request").setLevel(logging.WARNING)
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+    seeded = _seed(args.messages)
+    lines = [f"# Conversations and messages lists: results\n\n{harness.machine()}\n"]
+    lines += [
+        f"Data: `seed_demo --messages {args.messages}` ({seeded.messages:,} messages in the "
+        f"demo organization, seeded in {seeded.seed_seconds:.0f} s) plus one conversation "
+        f"of {LONG_CONVERSATION:,} messages; then `VACUUM (ANALYZE)`.\n"
+    ]
+    lines += _plans(seeded)
+    lines += _same_queries(seeded)
+    with harness.gunicorn() as port:
+        for label, path in _load_paths(seeded).items():
+            out, _runs = harness.compare_loads(
+                port,
+                api_key=seeded.api_key,
+                paths=path,
+                clients=CLIENTS,
+                seconds=args.seconds,
+                rounds=args.rounds,
+                describe=f"`GET {label}`",
+            )
+            lines += [f"## Load: `{label}`\n", *out, ""]
+    lines.append(f"Whole run: {time.monotonic() - started:.0f} s.\n")
+    harness.RESULTS.mkdir(exist_ok=True)
+    (harness.RESULTS / "conversation_lists.md").write_text("\n".join(lines))
+    harness.say(f"wrote {harness.RESULTS / 'conversation_lists.md'}")
+
+
+def _seed(messages: int) -> Seeded:
+    from django.core.management import call_command
+    from django.db import connection, transaction
+    from django.db.models import Count
+
+    from apps.conversations.models import Conversation, Message, TrackedLink
+    from apps.conversations.services import conversations_touch
+    from apps.keys.models import ApiKey
+    from hyperrep.api import ids
+
+    began = time.monotonic()
+    out = io.StringIO()
+    call_command("seed_demo", "--messages", str(messages), stdout=out)
+    seed_seconds = time.monotonic() - began
+    api_key = out.getvalue().strip().splitlines()[-1]
+    organization = ApiKey.objects.get(prefix=api_key[4:12]).organizations.get()
+    harness.say(f"seeded {messages} messages in {seed_seconds:.0f} s")
+
+    conversations = Conversation.objects.for_org(organization)
+    template = conversations.order_by("start_at", "id").first()
+    assert template is not None
+    with transaction.atomic():
+        long = Conversation.objects.create(
+            organization=organization,
+            contact=template.contact,
+            agent=template.agent,
+            start_at=template.start_at,
+        )
+        rows = Message.objects.bulk_create(
+            Message(
+                organization=organization,
+                public_id=ids.mint("msg"),
+                conversation=long,
+                agent=template.agent,
+                modality="email",
+                direction="sent" if number % 2 else "received",
+                subject=f"Re: roof repair ({number})",
+                content="<p>Thanks for the photos. We can start on Tuesday.</p>" * 3,
+                sent_at=long.start_at + timedelta(minutes=number),
+                cc_emails=["office@example.com"] if number % 5 == 0 else [],
+            )
+            for number in range(LONG_CONVERSATION)
+        )
+        TrackedLink.objects.bulk_create(
+            TrackedLink(
+                organization=organization,
+                public_id=ids.mint("lnk"),
+                message=message,
+                url=f"https://quotes.example.com/{message.public_id}",
+                click_count=number % 4,
+            )
+            for number, message in enumerate(rows)
+            if message.direction == "sent"
+        )
+        conversations_touch(Conversation.objects.filter(pk=long.pk))
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM (ANALYZE)")
+    contact = (
+        conversations.values("contact__public_id").annotate(n=Count("id")).order_by("-n").first()
+    )
+    agent = conversations.values("agent__public_id").annotate(n=Count("id")).order_by("-n")
+    assert contact is not None
+    return Seeded(
+        organization_id=organization.public_id,
+        api_key=api_key,
+        long_conversation_id=long.public_id,
+        contact_id=contact["contact__public_id"],
+        agent_id=next(row for row in agent if row["agent__public_id"])["agent__public_id"],
+        messages=Message.objects.for_org(organization).count(),
+        seed_seconds=seed_seconds,
+    )
+
+
+# -- 2. every list's plan -----------------------------------------------------------------------
+
+
+def _cases(seeded: Seeded) -> list[tuple[str, dict[str, str], str]]:
+    """(path under the organization, query, the index that must serve its page query)."""
+    conversation = f"conversations/{seeded.long_conversation_id}"
+    return [
+        ("conversations", {}, "conversation_newest_first"),
+        (
+            "conversations",
+            {"start_date": "2026-01-01", "end_date": "2026-02-01"},
+            "conversation_newest_first",
+        ),
+        ("conversations", {"folder": "sales-follow-up"}, "conversation_by_folder"),
+        ("conversations", {"is_read": "false"}, "conversation_by_is_read"),
+        (f"contacts/{seeded.contact_id}/conversations", {}, "conversation_by_contact"),
+        (f"agents/{seeded.agent_id}/conversations", {}, "conversation_by_agent"),
+        (f"{conversation}/messages", {}, "message_chronological"),
+        (f"{conversation}/messages", {"start_date": "2026-01-01"}, "message_chronological"),
+        ("sales", {}, "sale_newest_first"),
+        (f"agents/{seeded.agent_id}/sales", {}, "sale_by_owner"),
+        (f"{conversation}/response-drafts", {}, "response_draft_history"),
+    ]
+
+
+def _plans(seeded: Seeded) -> list[str]:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client = harness.client(seeded.api_key)
+    base = f"/api/v2/organizations/{seeded.organization_id}"
+    table = [
+        "## Every list's page query\n",
+        f"The page query as the API sent it (first page at limit {PAGE}, then the page after it "
+        "through `next_cursor`), under EXPLAIN (ANALYZE, BUFFERS) after one warm-up run, and "
+        f"its median round trip over {harness.EXPLAIN_REPEATS} runs. Each must be a range scan "
+        "of the named index, in the list's order (no Sort node).\n",
+        "| list | query | page | index | execution | shared buffers | median round trip |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    plans = []
+    for path, params, index in _cases(seeded):
+        cursor = None
+        for page in (1, 2):
+            query = {**params, "limit": str(PAGE), **({"cursor": cursor} if cursor else {})}
+            with CaptureQueriesContext(connection) as captured:
+                response = client.get(f"{base}/{path}", query)
+            assert response.status_code == 200, response.content
+            body = response.json()
+            sql = next(
+                q["sql"] for q in captured if "ORDER BY" in q["sql"] and " LIMIT " in q["sql"]
+            )
+            plan, median = harness.explain(sql, repeats=50)
+            assert (
+                f"Index Scan using {index}" in plan or f"Index Only Scan using {index}" in plan
+            ), (
+                path,
+                params,
+                plan,
+            )
+            assert "Sort" not in plan.split("\n", 1)[0], plan
+            table.append(
+                f"| `{path}` | `{params or ''}` | {page} | {index} "
+                f"| {harness.plan_value(plan, 'Execution Time:')} | {harness.buffers(plan)} "
+                f"| {median:.3f} ms |"
+            )
+            plans.append(f"`{path}` {params or ''} page {page}:\n\n```\n{plan}\n```\n")
+            cursor = body["pagination"]["next_cursor"]
+            if cursor is None:
+                break
+    harness.say("explained every list")
+    return [*table, "", "<details><summary>Plans</summary>\n", *plans, "</details>\n"]
+
+
+# -- 3. the floors send the API's SQL -----------------------------------------------------------
+
+
+def _load_paths(seeded: Seeded) -> dict[str, dict[str, str]]:
+    from bench.urls import FLOOR_PREFIX
+
+    org = seeded.organization_id
+    messages = f"conversations/{seeded.long_conversation_id}/messages?limit=500"
+    return {
+        f".../{messages}": {
+            "floor": f"{FLOOR_PREFIX}{org}/{messages}",
+            "api": f"/api/v2/organizations/{org}/{messages}",
+        },
+        ".../conversations?limit=100": {
+            "floor": f"{FLOOR_PREFIX}{org}/conversations?limit=100",
+            "api": f"/api/v2/organizations/{org}/conversations?limit=100",
+        },
+    }
+
+
+def _same_queries(seeded: Seeded) -> list[str]:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client = harness.client(seeded.api_key)
+    out = ["## API against its floor\n"]
+    for label, paths in _load_paths(seeded).items():
+        selects: dict[str, Any] = {}
+        for target, path in paths.items():
+            client.get(path)  # the once-a-minute last_used_at write, if due, happens here
+            with CaptureQueriesContext(connection) as queries:
+                assert client.get(path).status_code == 200
+            selects[target] = [q["sql"] for q in queries if q["sql"].startswith("SELECT")]
+        assert selects["api"] == selects["floor"], selects
+        out.append(
+            f"- `{label}`: the floor sends the API's {len(selects['api'])} SELECTs, character "
+            f"for character (checked in-process), and answers its bytes (checked over HTTP "
+            f"before loading)."
+        )
+    out.append(
+        "\nThe floors (bench/floor.py) are plain Django views on the same middleware that call "
+        "the same services and selectors and render the rows from cursor tuples, without DRF "
+        "or model instances.\n"
+    )
+    return out
+
+
+if __name__ == "__main__":
+    main()
