@@ -11,7 +11,7 @@ from apps.companies.models import Company
 from apps.contacts.models import Contact
 from apps.conversations.models import Conversation, Direction, Message, Modality, TrackedLink
 from apps.conversations.services import conversations_touch
-from apps.drafts.models import ResponseDraft
+from apps.drafts.models import Channel, ChannelKind, MessageDraft, ResponseDraft
 from apps.organizations.models import Organization
 from apps.sales.models import Sale, SaleStatus, SaleStatusChange
 
@@ -151,4 +151,27 @@ class ResponseDraftFactory(factory.django.DjangoModelFactory[ResponseDraft]):
 
     organization = factory.SelfAttribute("conversation.organization")
     conversation = factory.SubFactory(ConversationFactory)
+    modality = ChannelKind.EMAIL
     body_html = "<p>Thanks, we will be there Tuesday.</p>"
+
+
+class ChannelFactory(factory.django.DjangoModelFactory[Channel]):
+    class Meta:
+        model = Channel
+
+    organization = factory.SubFactory(OrganizationFactory)
+    kind = ChannelKind.EMAIL
+    enabled = True
+
+
+class MessageDraftFactory(factory.django.DjangoModelFactory[MessageDraft]):
+    class Meta:
+        model = MessageDraft
+
+    organization = factory.SelfAttribute("conversation.organization")
+    conversation = factory.SubFactory(ConversationFactory)
+    contact = factory.SelfAttribute("conversation.contact")
+    modality = ChannelKind.EMAIL
+    subject = "Your quote"
+    body_html = "<p>Here is your quote.</p>"
+    to_email = factory.SelfAttribute("contact.email")

@@ -67,6 +67,9 @@ class Draft(TenantModel):
     }
 
     conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="+")
+    # The channel it goes out on: chosen when the draft is made, so a later message in the
+    # conversation cannot change where an approved draft is delivered.
+    modality = models.CharField(max_length=16, choices=ChannelKind.choices)
     body_html = models.TextField(null=True, blank=True)
     cc_emails = models.JSONField(default=list, blank=True)
     bcc_emails = models.JSONField(default=list, blank=True)
@@ -96,7 +99,6 @@ class MessageDraft(Draft):
 
     public_id = ids.PublicIdField(prefix="mdr")
     contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="+")
-    modality = models.CharField(max_length=16, choices=ChannelKind.choices)
     subject = models.TextField(null=True, blank=True)
     to_user_name = models.CharField(max_length=255, null=True, blank=True)
     to_email = models.CharField(max_length=254, null=True, blank=True)
@@ -104,7 +106,15 @@ class MessageDraft(Draft):
     folder = models.CharField(max_length=255, default="Inbox")  # the display name given
 
     class Meta(Draft.Meta):
-        indexes = [models.Index(fields=["organization", "-created_at", "-id"], name="mdr_newest")]
+        indexes = [
+            models.Index(fields=["organization", "-created_at", "-id"], name="mdr_newest"),
+            # What the delivery worker reads (selectors.drafts_due): only the scheduled rows.
+            models.Index(
+                fields=["organization", "scheduled_send_at", "id"],
+                condition=models.Q(status=DraftStatus.SCHEDULED),
+                name="mdr_due",
+            ),
+        ]
 
 
 class ResponseDraft(Draft):
@@ -125,5 +135,10 @@ class ResponseDraft(Draft):
         indexes = [
             models.Index(
                 fields=["conversation", "-created_at", "-id"], name="response_draft_history"
-            )
+            ),
+            models.Index(
+                fields=["organization", "scheduled_send_at", "id"],
+                condition=models.Q(status=DraftStatus.SCHEDULED),
+                name="rdr_due",
+            ),
         ]
