@@ -1,0 +1,155 @@
+from typing import Any
+
+from rest_framework import serializers
+
+from apps.drafts.models import ChannelKind, DraftStatus
+from apps.drafts.services import folder_slug
+from hyperrep.api.serializers import InputSerializer, OutputSerializer
+
+MAX_COPIED = 50
+
+
+class StrictBooleanField(serializers.BooleanField):
+    """A JSON boolean. DRF's BooleanField also takes "yes", "1", 1, "on", ...; a body is typed
+    JSON, so a flag given as anything but true or false is a mistake worth a 422."""
+
+    def to_internal_value(self, data: Any) -> bool:
+        if not isinstance(data, bool):
+            self.fail("invalid", input=data)
+        return data
+
+
+def email_list() -> serializers.ListField:
+    return serializers.ListField(
+        child=serializers.EmailField(max_length=254),
+        max_length=MAX_COPIED,
+        required=False,
+        allow_null=True,  # null is no one, as an absent list is
+    )
+
+
+def flag() -> StrictBooleanField:
+    return StrictBooleanField(required=False, default=False)
+
+
+def body_text() -> serializers.CharField:
+    # Kept exactly as sent (no trimming): it is what the recipient reads.
+    return serializers.CharField(
+        required=False, allow_null=True, allow_blank=True, trim_whitespace=False
+    )
+
+
+def is_blank(value: str | None) -> bool:
+    return value is None or not value.strip()
+
+
+# -- message drafts ------------------------------------------------------------------------
+
+
+class MessageDraftCreateSerializer(InputSerializer):
+    modality = serializers.ChoiceField(choices=ChannelKind.choices)
+    subject = body_text()
+    body_html = body_text()
+    to_user_name = serializers.CharField(
+        max_length=255, required=False, allow_null=True, allow_blank=True
+    )
+    to_email = serializers.EmailField(
+        max_length=254, required=False, allow_null=True, allow_blank=True
+    )
+    # The phone format of contacts (apps/contacts/serializers.py): the draft may create one.
+    to_phone_number = serializers.RegexField(
+        r"^\+?[0-9 ().-]{3,40}$",
+        max_length=64,
+        required=False,
+        allow_null=True,
+        allow_blank=True,
+        error_messages={
+            "invalid": "Enter a phone number: digits, spaces, ( ) . - and a leading +."
+        },
+    )
+    cc_emails = email_list()
+    bcc_emails = email_list()
+    autosend_draft = flag()
+    add_notification = flag()
+    folder = serializers.CharField(max_length=255, required=False, allow_null=True)
+
+    def validate_folder(self, value: str | None) -> str:
+        if value is None:
+            return "Inbox"
+        if not folder_slug(value):
+            raise serializers.ValidationError("Must contain at least one letter or digit.")
+        return value
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        for name in ("to_user_name", "to_email", "to_phone_number"):
+            attrs[name] = attrs.get(name) or None  # "" is as good as absent
+        for name in ("cc_emails", "bcc_emails"):
+            attrs[name] = attrs.get(name) or []
+        attrs.setdefault("folder", "Inbox")
+        errors = {}
+        if is_blank(attrs.get("subject")) and is_blank(attrs.get("body_html")):
+            errors["non_field_errors"] = "At least one of subject and body_html must not be blank."
+        recipient = "to_email" if attrs["modality"] == ChannelKind.EMAIL else "to_phone_number"
+        if attrs[recipient] is None:
+            errors[recipient] = "This field is required."
+        if errors:
+            raise serializers.ValidationError(errors)
+        return attrs
+
+
+class MessageDraftSerializer(OutputSerializer):
+    draft_id = serializers.CharField(source="public_id")
+    scheduled_to_send = serializers.BooleanField()
+    scheduled_send_at = serializers.DateTimeField(allow_null=True)
+    folder = serializers.CharField(source="conversation_folder", help_text="Folder slug")
+
+
+class LegacyMessageDraftSerializer(OutputSerializer):
+    """The same draft, as the older `messages-drafts` spelling renders it."""
+
+    draft_id = serializers.CharField(source="public_id")
+    queued_to_send = serializers.BooleanField(source="scheduled_to_send")
+    send_at = serializers.DateTimeField(source="scheduled_send_at", allow_null=True)
+    folder = serializers.CharField(source="conversation_folder", help_text="Folder slug")
+
+
+# -- response drafts -----------------------------------------------------------------------
+
+
+class ResponseDraftCreateSerializer(InputSerializer):
+    body_html = serializers.CharField(trim_whitespace=False)
+    cc_emails = email_list()
+    bcc_emails = email_list()
+    autosend_draft = flag()
+    add_notification = flag()
+
+    def validate_body_html(self, value: str) -> str:
+        if is_blank(value):
+            raise serializers.ValidationError("This field may not be blank.")
+        return value
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        for name in ("cc_emails", "bcc_emails"):
+            attrs[name] = attrs.get(name) or []
+        return attrs
+
+
+class ResponseDraftCreatedSerializer(OutputSerializer):
+    response_id = serializers.CharField(source="public_id")
+    conversation_id = serializers.CharField(source="conversation_public_id")
+    scheduled_to_send = serializers.BooleanField()
+    scheduled_send_at = serializers.DateTimeField(allow_null=True)
+
+
+class ResponseDraftSerializer(OutputSerializer):
+    response_id = serializers.CharField(source="public_id")
+    conversation_id = serializers.CharField(source="conversation_public_id")
+    body_html = serializers.CharField(allow_null=True)
+    cc_emails = serializers.ListField(child=serializers.CharField())
+    bcc_emails = serializers.ListField(child=serializers.CharField())
+    status = serializers.ChoiceField(choices=DraftStatus.choices)
+    scheduled_to_send = serializers.BooleanField()
+    scheduled_send_at = serializers.DateTimeField(allow_null=True)
+    sent_at = serializers.DateTimeField(allow_null=True)
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()

@@ -1,0 +1,246 @@
+"""Writing drafts, and recording what delivery did with them.
+
+Delivery itself is not here: a worker reads `selectors.drafts_due`, sends each draft over the
+organization's channel, and reports back through `draft_record_delivery` or
+`draft_record_failure`. Every status change goes through the model's state machine.
+"""
+
+import re
+import unicodedata
+from collections.abc import Sequence
+from datetime import datetime
+
+from django.db import transaction
+from django.db.models import Value
+from django.db.models.functions import Lower
+from django.utils import timezone
+
+from apps.contacts.models import Contact
+from apps.contacts.services import contact_create
+from apps.conversations.models import Conversation, Direction, Message
+from apps.conversations.services import conversations_touch
+from apps.drafts.models import ChannelKind, Draft, DraftStatus, MessageDraft, ResponseDraft
+from apps.drafts.selectors import channel_is_enabled, conversation_reply_modality
+from apps.organizations.models import Organization
+from hyperrep.api.exceptions import InvalidValue
+
+FOLDER_SLUG_MAX_LENGTH = Conversation._meta.get_field("folder").max_length or 100
+NO_REPLY_CHANNEL = (
+    "Conversation has no email or text channel to reply on: it has no email or text "
+    "messages and its contact has no email address or phone number"
+)
+
+
+def folder_slug(name: str) -> str:
+    """`Sales Follow-up` -> `sales-follow-up`: accents dropped, lower-case, every run of other
+    characters one `-`, none at either end. Empty when the name has no letter or digit."""
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_name.lower()).strip("-")
+    return slug[:FOLDER_SLUG_MAX_LENGTH].rstrip("-")
+
+
+def _check_flags(*, autosend_draft: bool, add_notification: bool) -> None:
+    if autosend_draft and add_notification:
+        raise InvalidValue("autosend_draft and add_notification cannot both be true")
+
+
+def _check_channel(*, organization: Organization, modality: str) -> None:
+    if not channel_is_enabled(organization=organization, kind=modality):
+        raise InvalidValue(f"{modality} is not configured for this organization")
+
+
+def _delivery_fields(*, autosend_draft: bool, now: datetime) -> dict[str, object]:
+    """Autosend schedules the draft for now; otherwise it waits for review."""
+    if autosend_draft:
+        return {
+            "status": DraftStatus.SCHEDULED,
+            "scheduled_to_send": True,
+            "scheduled_send_at": now,
+        }
+    return {"status": DraftStatus.PENDING, "scheduled_to_send": False, "scheduled_send_at": None}
+
+
+def _contact_for(
+    *, organization: Organization, email: str | None, phone_number: str | None
+) -> Contact | None:
+    """The oldest contact with this email (case-insensitively), or, when no email is given,
+    with this phone number."""
+    contacts = Contact.objects.for_org(organization).order_by("created_at", "id")
+    if email is not None:
+        # Lower() on both sides, as ContactFilter does, so (organization, lower(email)) serves it.
+        return (
+            contacts.alias(email_lower=Lower("email"))
+            .filter(email_lower=Lower(Value(email)))
+            .first()
+        )
+    if phone_number is not None:
+        return contacts.filter(phone_number=phone_number).first()
+    return None
+
+
+@transaction.atomic
+def message_draft_create(
+    *,
+    organization: Organization,
+    modality: str,
+    subject: str | None = None,
+    body_html: str | None = None,
+    to_user_name: str | None = None,
+    to_email: str | None = None,
+    to_phone_number: str | None = None,
+    cc_emails: Sequence[str] = (),
+    bcc_emails: Sequence[str] = (),
+    autosend_draft: bool = False,
+    add_notification: bool = False,
+    folder: str = "Inbox",
+) -> MessageDraft:
+    """A draft that starts a new conversation with the contact it names (found, or created)."""
+    _check_flags(autosend_draft=autosend_draft, add_notification=add_notification)
+    _check_channel(organization=organization, modality=modality)
+    now = timezone.now()
+    contact = _contact_for(organization=organization, email=to_email, phone_number=to_phone_number)
+    if contact is None:
+        contact = contact_create(
+            organization=organization,
+            name=to_user_name,
+            email=to_email,
+            phone_number=to_phone_number,
+        )
+    conversation = Conversation.objects.create(
+        organization=organization,
+        contact=contact,
+        agent=None,
+        folder=folder_slug(folder),
+        is_read=True,  # our own outbound message: nothing in it is unread
+        start_at=now,
+        last_activity_at=now,
+    )
+    return MessageDraft.objects.create(
+        organization=organization,
+        conversation=conversation,
+        contact=contact,
+        modality=modality,
+        subject=subject,
+        body_html=body_html,
+        to_user_name=to_user_name,
+        to_email=to_email,
+        to_phone_number=to_phone_number,
+        cc_emails=list(cc_emails),
+        bcc_emails=list(bcc_emails),
+        add_notification=add_notification,
+        folder=folder,
+        created_at=now,
+        updated_at=now,
+        **_delivery_fields(autosend_draft=autosend_draft, now=now),
+    )
+
+
+@transaction.atomic
+def response_draft_create(
+    *,
+    organization: Organization,
+    conversation: Conversation,
+    body_html: str,
+    cc_emails: Sequence[str] = (),
+    bcc_emails: Sequence[str] = (),
+    autosend_draft: bool = False,
+    add_notification: bool = False,
+) -> ResponseDraft:
+    """The conversation's new response draft. A pending one it replaces is kept as
+    `superseded`, so the history holds every version."""
+    # Concurrent requests for one conversation take turns here (PostgreSQL; SQLite's IMMEDIATE
+    # transactions already serialize writers). Without the lock both would find the same
+    # pending draft, and the second insert would break the one-pending unique index: a 500.
+    conversation = (
+        Conversation.objects.for_org(organization)
+        .select_for_update(of=("self",))
+        .select_related("contact")
+        .get(pk=conversation.pk)
+    )
+    _check_flags(autosend_draft=autosend_draft, add_notification=add_notification)
+    modality = conversation_reply_modality(organization=organization, conversation=conversation)
+    if modality is None:
+        raise InvalidValue(NO_REPLY_CHANNEL)
+    _check_channel(organization=organization, modality=modality)
+    now = timezone.now()
+    pending = (
+        ResponseDraft.objects.for_org(organization)
+        .filter(conversation=conversation, status=DraftStatus.PENDING)
+        .first()
+    )
+    if pending is not None:
+        pending.move_to(DraftStatus.SUPERSEDED)
+        pending.save(update_fields=["status", "updated_at"])
+    return ResponseDraft.objects.create(
+        organization=organization,
+        conversation=conversation,
+        modality=modality,
+        body_html=body_html,
+        cc_emails=list(cc_emails),
+        bcc_emails=list(bcc_emails),
+        add_notification=add_notification,
+        created_at=now,
+        updated_at=now,
+        **_delivery_fields(autosend_draft=autosend_draft, now=now),
+    )
+
+
+def _locked(draft: Draft) -> Draft:
+    """The draft's row, locked for the rest of the transaction: two workers reporting on one
+    draft take turns, and the second meets the state machine."""
+    return type(draft).objects.select_for_update().get(pk=draft.pk)
+
+
+def _copy_status(source: Draft, target: Draft) -> None:
+    for name in ("status", "scheduled_to_send", "scheduled_send_at", "sent_at", "updated_at"):
+        setattr(target, name, getattr(source, name))
+
+
+@transaction.atomic
+def draft_schedule(draft: Draft, *, send_at: datetime) -> None:
+    """Approve a pending draft, or retry a failed one: it is delivered at `send_at`."""
+    locked = _locked(draft)
+    locked.move_to(DraftStatus.SCHEDULED)
+    locked.scheduled_to_send = True
+    locked.scheduled_send_at = send_at
+    locked.save(update_fields=["status", "scheduled_to_send", "scheduled_send_at", "updated_at"])
+    _copy_status(locked, draft)
+
+
+@transaction.atomic
+def draft_record_delivery(
+    draft: Draft, *, sent_at: datetime, email_message_id: str | None = None
+) -> Message:
+    """The channel delivered the draft: it is `sent`, and it is now a sent message of its
+    conversation, whose last activity moves with it."""
+    locked = _locked(draft)
+    locked.move_to(DraftStatus.SENT)
+    locked.sent_at = sent_at
+    locked.save(update_fields=["status", "sent_at", "updated_at"])
+    is_email = locked.modality == ChannelKind.EMAIL
+    message = Message.objects.create(
+        organization_id=locked.organization_id,
+        conversation_id=locked.conversation_id,
+        agent=None,  # the API wrote it, not one of the organization's agents
+        modality=locked.modality,
+        direction=Direction.SENT,
+        subject=locked.subject if isinstance(locked, MessageDraft) else None,
+        content=locked.body_html,
+        sent_at=sent_at,
+        drafted_at=locked.created_at,
+        email_message_id=email_message_id if is_email else None,
+        cc_emails=locked.cc_emails if is_email else [],
+        bcc_emails=locked.bcc_emails if is_email else [],
+    )
+    conversations_touch(Conversation.objects.filter(pk=locked.conversation_id))
+    _copy_status(locked, draft)
+    return message
+
+
+@transaction.atomic
+def draft_record_failure(draft: Draft) -> None:
+    """The channel could not deliver the draft. It may be scheduled again (`draft_schedule`)."""
+    locked = _locked(draft)
+    locked.move_to(DraftStatus.FAILED)
+    locked.save(update_fields=["status", "updated_at"])
+    _copy_status(locked, draft)

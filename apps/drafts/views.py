@@ -1,0 +1,76 @@
+from typing import Any
+
+from drf_spectacular.utils import extend_schema
+from rest_framework.mixins import ListModelMixin
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.serializers import BaseSerializer
+
+from apps.conversations.models import Conversation
+from apps.drafts.filters import ResponseDraftFilter
+from apps.drafts.models import MessageDraft, ResponseDraft
+from apps.drafts.selectors import message_draft_list, response_draft_list
+from apps.drafts.serializers import (
+    LegacyMessageDraftSerializer,
+    MessageDraftCreateSerializer,
+    MessageDraftSerializer,
+    ResponseDraftCreatedSerializer,
+    ResponseDraftCreateSerializer,
+    ResponseDraftSerializer,
+)
+from apps.drafts.services import message_draft_create, response_draft_create
+from hyperrep.api.serializers import OutputSerializer
+from hyperrep.api.viewsets import OrganizationScopedViewSet
+
+
+class MessageDraftViewSet(OrganizationScopedViewSet):
+    """Drafts that start a new outbound conversation."""
+
+    model = MessageDraft
+    selector = message_draft_list
+    serializer_class: type[OutputSerializer] = MessageDraftSerializer
+
+    @extend_schema(request=MessageDraftCreateSerializer, responses={200: MessageDraftSerializer})
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        body = self.read_body(MessageDraftCreateSerializer)
+        return self.respond_with(message_draft_create(organization=self.organization, **body))
+
+
+class LegacyMessageDraftViewSet(MessageDraftViewSet):
+    """The older `messages-drafts` spelling: the same drafts, rendered with the older names."""
+
+    serializer_class = LegacyMessageDraftSerializer
+
+    @extend_schema(
+        request=MessageDraftCreateSerializer,
+        responses={200: LegacyMessageDraftSerializer},
+        deprecated=True,
+    )
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().create(request, *args, **kwargs)
+
+
+class ResponseDraftViewSet(ListModelMixin, OrganizationScopedViewSet):
+    """A conversation's response drafts, newest first: the pending one and its history."""
+
+    model = ResponseDraft
+    selector = response_draft_list
+    serializer_class = ResponseDraftSerializer
+    filterset_class = ResponseDraftFilter
+    parent = (Conversation, "conversation")
+
+    def get_serializer_class(self) -> type[BaseSerializer]:
+        if self.action == "create":
+            return ResponseDraftCreatedSerializer
+        return ResponseDraftSerializer
+
+    @extend_schema(
+        request=ResponseDraftCreateSerializer, responses={200: ResponseDraftCreatedSerializer}
+    )
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        body = self.read_body(ResponseDraftCreateSerializer)
+        assert isinstance(self.parent_object, Conversation)
+        draft = response_draft_create(
+            organization=self.organization, conversation=self.parent_object, **body
+        )
+        return self.respond_with(draft)
