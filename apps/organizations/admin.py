@@ -15,6 +15,13 @@ class OrganizationAdmin(admin.ModelAdmin):
     readonly_fields = ("public_id", "created_at")
     actions = ("deactivate", "activate")
 
+    def get_inlines(self, request: HttpRequest, obj: Any) -> Any:
+        # Imported here: the drafts admin builds on TenantAdmin, defined in this module.
+        from apps.drafts.admin import ChannelInline
+
+        # Channels are configured on an organization that exists, not while creating one.
+        return [ChannelInline] if obj is not None else []
+
     @admin.action(description="Deactivate selected organizations (their API access stops)")
     def deactivate(self, request: HttpRequest, queryset: QuerySet[Organization]) -> None:
         queryset.update(is_active=False)
