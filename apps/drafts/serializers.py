@@ -7,6 +7,8 @@ from apps.drafts.services import folder_slug
 from hyperrep.api.serializers import InputSerializer, OutputSerializer
 
 MAX_COPIED = 50
+AUTOSEND = "Schedule the draft for delivery now instead of leaving it pending for review."
+NOTIFICATION = "Ask for a notification about the draft; not together with autosend_draft."
 
 
 class StrictBooleanField(serializers.BooleanField):
@@ -28,8 +30,8 @@ def email_list() -> serializers.ListField:
     )
 
 
-def flag() -> StrictBooleanField:
-    return StrictBooleanField(required=False, default=False)
+def flag(help_text: str | None = None) -> StrictBooleanField:
+    return StrictBooleanField(required=False, default=False, help_text=help_text)
 
 
 def body_text() -> serializers.CharField:
@@ -69,9 +71,15 @@ class MessageDraftCreateSerializer(InputSerializer):
     )
     cc_emails = email_list()
     bcc_emails = email_list()
-    autosend_draft = flag()
-    add_notification = flag()
-    folder = serializers.CharField(max_length=255, required=False, allow_null=True)
+    autosend_draft = flag(AUTOSEND)
+    add_notification = flag(NOTIFICATION)
+    folder = serializers.CharField(
+        max_length=255,
+        required=False,
+        allow_null=True,
+        help_text="Folder display name (default `Inbox`); the conversation files it as its "
+        "slug, `Sales Follow-up` -> `sales-follow-up`.",
+    )
 
     def validate_folder(self, value: str | None) -> str:
         if value is None:
@@ -120,8 +128,8 @@ class ResponseDraftCreateSerializer(InputSerializer):
     body_html = serializers.CharField(trim_whitespace=False)
     cc_emails = email_list()
     bcc_emails = email_list()
-    autosend_draft = flag()
-    add_notification = flag()
+    autosend_draft = flag(AUTOSEND)
+    add_notification = flag(NOTIFICATION)
 
     def validate_body_html(self, value: str) -> str:
         if is_blank(value):

@@ -1,6 +1,6 @@
 from typing import Any
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework.mixins import ListModelMixin
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -19,8 +19,22 @@ from apps.drafts.serializers import (
     ResponseDraftSerializer,
 )
 from apps.drafts.services import message_draft_create, response_draft_create
+from hyperrep.api.schema import ErrorSerializer
 from hyperrep.api.serializers import OutputSerializer
 from hyperrep.api.viewsets import OrganizationScopedViewSet
+
+NOT_SENDABLE = (
+    "`autosend_draft and add_notification cannot both be true`, or the channel is not "
+    "enabled: `email is not configured for this organization` (or `text ...`)"
+)
+MESSAGE_DRAFT_ERRORS = {400: OpenApiResponse(ErrorSerializer, description=f"{NOT_SENDABLE}.")}
+RESPONSE_DRAFT_ERRORS = {
+    400: OpenApiResponse(
+        ErrorSerializer,
+        description=f"`Invalid conversation_id`, {NOT_SENDABLE}, or the conversation has no "
+        "email or text channel to reply on.",
+    )
+}
 
 
 class MessageDraftViewSet(OrganizationScopedViewSet):
@@ -30,7 +44,10 @@ class MessageDraftViewSet(OrganizationScopedViewSet):
     selector = message_draft_list
     serializer_class: type[OutputSerializer] = MessageDraftSerializer
 
-    @extend_schema(request=MessageDraftCreateSerializer, responses={200: MessageDraftSerializer})
+    @extend_schema(
+        request=MessageDraftCreateSerializer,
+        responses={200: MessageDraftSerializer, **MESSAGE_DRAFT_ERRORS},
+    )
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         body = self.read_body(MessageDraftCreateSerializer)
         return self.respond_with(message_draft_create(organization=self.organization, **body))
@@ -43,7 +60,7 @@ class LegacyMessageDraftViewSet(MessageDraftViewSet):
 
     @extend_schema(
         request=MessageDraftCreateSerializer,
-        responses={200: LegacyMessageDraftSerializer},
+        responses={200: LegacyMessageDraftSerializer, **MESSAGE_DRAFT_ERRORS},
         deprecated=True,
     )
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
@@ -65,7 +82,8 @@ class ResponseDraftViewSet(ListModelMixin, OrganizationScopedViewSet):
         return ResponseDraftSerializer
 
     @extend_schema(
-        request=ResponseDraftCreateSerializer, responses={200: ResponseDraftCreatedSerializer}
+        request=ResponseDraftCreateSerializer,
+        responses={200: ResponseDraftCreatedSerializer, **RESPONSE_DRAFT_ERRORS},
     )
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         body = self.read_body(ResponseDraftCreateSerializer)
