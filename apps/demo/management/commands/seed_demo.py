@@ -1,23 +1,32 @@
+import time
 from pathlib import Path
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from apps.demo.seed import seed_demo
+from apps.demo.seed import Size, seed_demo
 from apps.keys.services import KeyRejected, api_key_authenticate
 
 
 class Command(BaseCommand):
     help = (
-        "Create a demo organization with agents, companies and contacts, and print its API "
-        "key alone on the last line."
+        "Create a demo organization (agents, companies, contacts, conversations with messages "
+        "of every modality, sales) and print its API key alone on the last line. "
+        "--messages scales it for benchmarks; the other counts follow unless given."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--name", default="Acme Roofing (demo)")
-        parser.add_argument("--agents", type=int, default=5)
-        parser.add_argument("--companies", type=int, default=20)
-        parser.add_argument("--contacts", type=int, default=200)
+        parser.add_argument(
+            "--messages",
+            type=int,
+            default=2000,
+            help="exactly this many messages (default %(default)s; ~7 per conversation)",
+        )
+        parser.add_argument("--agents", type=int, help="default: 5, more past 100,000 messages")
+        parser.add_argument("--companies", type=int, help="default: one per 100 messages")
+        parser.add_argument("--contacts", type=int, help="default: one per 10 messages")
+        parser.add_argument("--sales", type=int, help="default: one per 50 messages")
         parser.add_argument("--seed", type=int, default=7, help="random seed (same data each time)")
         parser.add_argument(
             "--key-file",
@@ -40,16 +49,27 @@ class Command(BaseCommand):
                 if key.organizations.filter(is_active=True).exists():
                     self.stdout.write(plaintext)
                     return
+        counts = {
+            name: options[name] for name in ("messages", "agents", "companies", "contacts", "sales")
+        }
+        for name, value in counts.items():
+            if value is not None and value < 0:
+                raise CommandError(f"--{name} cannot be negative")
+        if counts["messages"] and counts["contacts"] == 0:
+            raise CommandError("--messages needs at least one contact")
+        started = time.monotonic()
         organization, plaintext = seed_demo(
             name=options["name"],
-            agents=options["agents"],
-            companies=options["companies"],
-            contacts=options["contacts"],
+            size=Size.for_messages(**counts),
             seed=options["seed"],
+            progress=self.stderr.write if options["verbosity"] >= 1 else None,
         )
         if key_file is not None:
             key_file.parent.mkdir(parents=True, exist_ok=True)
             key_file.touch(mode=0o600)
             key_file.write_text(plaintext + "\n")
-        self.stdout.write(f"Seeded {organization.name} ({organization.public_id})")
+        self.stdout.write(
+            f"Seeded {organization.name} ({organization.public_id}): {counts['messages']:,} "
+            f"messages in {time.monotonic() - started:.1f} s"
+        )
         self.stdout.write(plaintext)
