@@ -6,6 +6,7 @@ from hyperrep.api.serializers import (
     CustomFieldsField,
     InputSerializer,
     OutputSerializer,
+    PhoneNumberField,
     ReferenceField,
 )
 
@@ -24,15 +25,7 @@ class ContactSerializer(OutputSerializer):
 class ContactCreateSerializer(InputSerializer):
     name = serializers.CharField(max_length=255, required=False, allow_null=True)
     email = serializers.EmailField(max_length=254, required=False, allow_null=True)
-    phone_number = serializers.RegexField(
-        r"^\+?[0-9 ().-]{3,40}$",
-        max_length=64,
-        required=False,
-        allow_null=True,
-        error_messages={
-            "invalid": "Enter a phone number: digits, spaces, ( ) . - and a leading +."
-        },
-    )
+    phone_number = PhoneNumberField()
     company_id = ReferenceField()
     company_role = serializers.CharField(max_length=255, required=False, allow_null=True)
     custom_fields = CustomFieldsField(required=False)

@@ -4,21 +4,11 @@ from rest_framework import serializers
 
 from apps.drafts.models import ChannelKind, DraftStatus
 from apps.drafts.services import folder_slug
-from hyperrep.api.serializers import InputSerializer, OutputSerializer
+from hyperrep.api.serializers import InputSerializer, OutputSerializer, PhoneNumberField
 
 MAX_COPIED = 50
 AUTOSEND = "Schedule the draft for delivery now instead of leaving it pending for review."
 NOTIFICATION = "Ask for a notification about the draft; not together with autosend_draft."
-
-
-class StrictBooleanField(serializers.BooleanField):
-    """A JSON boolean. DRF's BooleanField also takes "yes", "1", 1, "on", ...; a body is typed
-    JSON, so a flag given as anything but true or false is a mistake worth a 422."""
-
-    def to_internal_value(self, data: Any) -> bool:
-        if not isinstance(data, bool):
-            self.fail("invalid", input=data)
-        return data
 
 
 def email_list() -> serializers.ListField:
@@ -30,8 +20,8 @@ def email_list() -> serializers.ListField:
     )
 
 
-def flag(help_text: str | None = None) -> StrictBooleanField:
-    return StrictBooleanField(required=False, default=False, help_text=help_text)
+def flag(help_text: str | None = None) -> serializers.BooleanField:
+    return serializers.BooleanField(required=False, default=False, help_text=help_text)
 
 
 def body_text() -> serializers.CharField:
@@ -58,17 +48,7 @@ class MessageDraftCreateSerializer(InputSerializer):
     to_email = serializers.EmailField(
         max_length=254, required=False, allow_null=True, allow_blank=True
     )
-    # The phone format of contacts (apps/contacts/serializers.py): the draft may create one.
-    to_phone_number = serializers.RegexField(
-        r"^\+?[0-9 ().-]{3,40}$",
-        max_length=64,
-        required=False,
-        allow_null=True,
-        allow_blank=True,
-        error_messages={
-            "invalid": "Enter a phone number: digits, spaces, ( ) . - and a leading +."
-        },
-    )
+    to_phone_number = PhoneNumberField(allow_blank=True)  # the draft may create a contact
     cc_emails = email_list()
     bcc_emails = email_list()
     autosend_draft = flag(AUTOSEND)

@@ -24,8 +24,8 @@ class InputSerializer(serializers.Serializer):
         if not isinstance(data, dict):
             return super().to_internal_value(data)  # DRF's "Expected a dictionary" error
         # Every problem of the body at once, in the order of the declared fields: wrong types
-        # (DRF's CharField would turn a number into text; a body is typed JSON), invalid
-        # values, then fields the endpoint does not know.
+        # (DRF's CharField would turn a number into text, its BooleanField takes "yes" and 1;
+        # a body is typed JSON), invalid values, then fields the endpoint does not know.
         errors: dict[str, Any] = {}
         try:
             validated = super().to_internal_value(data)
@@ -35,6 +35,8 @@ class InputSerializer(serializers.Serializer):
             value = data.get(name)
             if isinstance(field, serializers.CharField) and not isinstance(value, str | None):
                 errors[name] = ["Not a valid string."]
+            elif isinstance(field, serializers.BooleanField) and not isinstance(value, bool | None):
+                errors[name] = ["Must be a valid boolean."]
         ordered: dict[str, Any] = {n: errors[n] for n in self.fields.keys() if n in errors}  # noqa: SIM118
         ordered.update({k: v for k, v in errors.items() if k not in self.fields})
         ordered.update({name: ["Unknown field."] for name in sorted(set(data) - set(self.fields))})
@@ -81,6 +83,20 @@ class CustomFieldsField(serializers.Field):
 
     def to_representation(self, value: Any) -> Any:
         return value
+
+
+class PhoneNumberField(serializers.RegexField):
+    """A phone number as people write one: digits, spaces, ( ) . - and a leading +."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("max_length", 64)
+        kwargs.setdefault("required", False)
+        kwargs.setdefault("allow_null", True)
+        kwargs.setdefault(
+            "error_messages",
+            {"invalid": "Enter a phone number: digits, spaces, ( ) . - and a leading +."},
+        )
+        super().__init__(r"^\+?[0-9 ().-]{3,40}$", **kwargs)
 
 
 class ReferenceField(serializers.CharField):
