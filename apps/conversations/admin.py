@@ -81,7 +81,7 @@ class ConversationAdmin(TenantAdmin):
     )
     list_filter = ("organization", "folder", "is_read")  # type: ignore[assignment]
     list_select_related = ("organization", "contact", "agent")  # type: ignore[assignment]
-    search_fields = ("=public_id",)
+    search_fields = ("public_id__exact",)  # ids are case-sensitive
     show_full_result_count = False  # one COUNT per page is enough on millions of rows
     raw_id_fields = ("contact", "agent")
     fields = (
@@ -156,7 +156,7 @@ class MessageAdmin(TenantAdmin):
     )
     list_filter = ("organization", "modality", "direction")  # type: ignore[assignment]
     list_select_related = ("organization", "conversation", "agent")  # type: ignore[assignment]
-    search_fields = ("=public_id",)
+    search_fields = ("public_id__exact",)  # ids are case-sensitive
     show_full_result_count = False
     readonly_fields = ("public_id",)  # type: ignore[assignment]
     inlines = (TrackedLinkInline,)

@@ -114,7 +114,7 @@ class SaleAdmin(TenantAdmin):
     )
     list_filter = ("organization", "is_draft")  # type: ignore[assignment]
     list_select_related = ("organization", "company", "owner")  # type: ignore[assignment]
-    search_fields = ("=public_id",)
+    search_fields = ("public_id__exact",)  # ids are case-sensitive
     show_full_result_count = False
     raw_id_fields = ("company", "owner")
     readonly_fields = ("public_id", "created_at", "current_status")  # type: ignore[assignment]

@@ -51,6 +51,11 @@ def test_conversation_pages_render(admin_client: Client) -> None:
         f"&organization__id__exact={conversation.organization_id}&q={conversation.public_id}",
     )
     assert conversation.public_id in filtered
+    # Ids are case-sensitive: another case is another id.
+    swapped = page(
+        admin_client, f"/admin/conversations/conversation/?q={conversation.public_id.swapcase()}"
+    )
+    assert conversation.public_id not in swapped
 
 
 def test_message_pages_render_view_only(admin_client: Client) -> None:
