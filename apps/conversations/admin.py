@@ -79,8 +79,8 @@ class ConversationAdmin(TenantAdmin):
         "last_activity_at",
         "organization",
     )
-    list_filter = ("organization", "folder", "is_read")  # type: ignore[assignment]
-    list_select_related = ("organization", "contact", "agent")  # type: ignore[assignment]
+    list_filter = ("organization", "folder", "is_read")
+    list_select_related = ("organization", "contact", "agent")
     search_fields = ("public_id__exact",)  # ids are case-sensitive
     show_full_result_count = False  # one COUNT per page is enough on millions of rows
     raw_id_fields = ("contact", "agent")
@@ -96,7 +96,7 @@ class ConversationAdmin(TenantAdmin):
         "all_messages",
     )
     # last_activity_at follows the messages; it is recomputed on save instead.
-    readonly_fields = ("public_id", "last_activity_at", "all_messages")  # type: ignore[assignment]
+    readonly_fields = ("public_id", "last_activity_at", "all_messages")
     inlines = (MessageInline,)
 
     @admin.display(description="messages")
@@ -154,11 +154,11 @@ class MessageAdmin(TenantAdmin):
         "subject",
         "organization",
     )
-    list_filter = ("organization", "modality", "direction")  # type: ignore[assignment]
-    list_select_related = ("organization", "conversation", "agent")  # type: ignore[assignment]
+    list_filter = ("organization", "modality", "direction")
+    list_select_related = ("organization", "conversation", "agent")
     search_fields = ("public_id__exact",)  # ids are case-sensitive
     show_full_result_count = False
-    readonly_fields = ("public_id",)  # type: ignore[assignment]
+    readonly_fields = ("public_id",)
     inlines = (TrackedLinkInline,)
 
     def has_add_permission(self, request: HttpRequest) -> bool:

@@ -1,4 +1,4 @@
-from typing import Any
+from typing import Any, ClassVar
 
 from django.contrib import admin
 from django.db.models import QuerySet
@@ -34,9 +34,10 @@ class OrganizationAdmin(admin.ModelAdmin):
 class TenantAdmin(admin.ModelAdmin):
     """Browse one model's rows per organization."""
 
-    list_filter = ("organization",)
-    list_select_related = ("organization",)
-    readonly_fields = ("public_id", "created_at")
+    # Any number of names: every subclass lists its own.
+    list_filter: ClassVar[tuple[str, ...]] = ("organization",)
+    list_select_related: ClassVar[tuple[str, ...]] = ("organization",)
+    readonly_fields: ClassVar[tuple[str, ...]] = ("public_id", "created_at")
     autocomplete_fields = ("organization",)
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:

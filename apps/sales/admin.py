@@ -112,12 +112,12 @@ class SaleAdmin(TenantAdmin):
         "created_at",
         "organization",
     )
-    list_filter = ("organization", "is_draft")  # type: ignore[assignment]
-    list_select_related = ("organization", "company", "owner")  # type: ignore[assignment]
+    list_filter = ("organization", "is_draft")
+    list_select_related = ("organization", "company", "owner")
     search_fields = ("public_id__exact",)  # ids are case-sensitive
     show_full_result_count = False
     raw_id_fields = ("company", "owner")
-    readonly_fields = ("public_id", "created_at", "current_status")  # type: ignore[assignment]
+    readonly_fields = ("public_id", "created_at", "current_status")
     inlines = (SaleStatusChangeInline, SaleContactInline, SaleConversationInline)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Sale]:
