@@ -230,7 +230,10 @@ class Importer:
             row["organization_id"] = item.organization
             row["public_id"] = item.record.public_id
             rows.append(row)
-        pks = writes.upsert(MODELS[kind], rows, UPDATE_FIELDS[kind])
+        written = writes.upsert(MODELS[kind], rows, UPDATE_FIELDS[kind])
+        pks = [pk for pk, _ in written]
+        # Only rows that existed can have children to replace.
+        existed = [pk for pk, new in written if not new]
         if kind in REFERENCED:
             for pk, item in zip(pks, items, strict=True):
                 self._references(item.organization, kind)[item.record.public_id] = pk
@@ -238,9 +241,9 @@ class Importer:
             self._note_conversations(pks, items)
         elif kind == "message":
             self.touched_conversations.update(row["conversation_id"] for row in rows)
-            self._write_links(pks, items)
+            self._write_links(pks, existed, items)
         elif kind == "sale":
-            self._write_sale_children(pks, items)
+            self._write_sale_children(pks, existed, items)
 
     def _current_conversations(self, batch: dict[tuple[int, str], Pending]) -> set[int]:
         by_organization: dict[int, list[str]] = {}
@@ -265,9 +268,9 @@ class Importer:
             else:
                 self.stated_activity[pk] = (item.line, stated)
 
-    def _write_links(self, pks: list[int], items: list[Pending]) -> None:
+    def _write_links(self, pks: list[int], existed: list[int], items: list[Pending]) -> None:
         """A message's tracked links become exactly its line's."""
-        _delete_children(TrackedLink, "message_id", pks)
+        _delete_children(TrackedLink, "message_id", existed)
         links = []
         owner: dict[tuple[int, str], int] = {}  # (organization, link id) -> line
         for pk, item in zip(pks, items, strict=True):
@@ -314,10 +317,12 @@ class Importer:
                 f"message ({records.show(message_id)})",
             )
 
-    def _write_sale_children(self, pks: list[int], items: list[Pending]) -> None:
+    def _write_sale_children(
+        self, pks: list[int], existed: list[int], items: list[Pending]
+    ) -> None:
         """A sale's contacts, conversations and status history become exactly its line's."""
         for model in (SaleContact, SaleConversation, SaleStatusChange):
-            _delete_children(model, "sale_id", pks)
+            _delete_children(model, "sale_id", existed)
         contacts, conversations, history = [], [], []
         for sale, item in zip(pks, items, strict=True):
             children: SaleChildren = item.record.children

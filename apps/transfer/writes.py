@@ -4,8 +4,8 @@ Two operations: `upsert` (insert or update by `(organization_id, public_id)`, an
 row's primary key) and `insert` (plain rows: the children of a batch, whose old rows are
 already deleted). Rows are dicts of column values by attname.
 
-On every backend they are `bulk_create(..., update_conflicts=True, unique_fields=...)`. On
-PostgreSQL they are COPY instead, into a temporary table and then one
+On SQLite they are `bulk_create(..., update_conflicts=True, unique_fields=...)`. On
+PostgreSQL they are COPY, into a temporary table and then one
 `INSERT ... SELECT ... ON CONFLICT DO UPDATE ... RETURNING`: the same statement semantics,
 without Django's per-value preparation and psycopg's per-value quoting, which cost about
 100 us a row, most of an import of a million messages (bench/results/import.md).
@@ -21,17 +21,20 @@ from django.db import connection, models
 UNIQUE_FIELDS = ["organization", "public_id"]
 
 
-def upsert(model: type[models.Model], rows: list[dict[str, Any]], update: list[str]) -> list[int]:
+def upsert(
+    model: type[models.Model], rows: list[dict[str, Any]], update: list[str]
+) -> list[tuple[int, bool]]:
     """Insert the rows, or update the columns `update` (field names) of those whose public
-    id exists in their organization; the rows' primary keys, in order. New rows get ids in
-    the order of `rows`."""
+    id exists in their organization. Answers (primary key, surely new) for each row, in
+    order; new rows get ids in the order of `rows`. "Surely new" rows were inserted by this
+    statement, so they have no children yet; where the backend cannot tell, it is False."""
     if connection.vendor == "postgresql":
         return _copy_upsert(model, rows, update)
     objects = [_instance(model, row) for row in rows]
     model._default_manager.bulk_create(
         objects, update_conflicts=True, unique_fields=UNIQUE_FIELDS, update_fields=update
     )
-    return [obj.pk for obj in objects]
+    return [(obj.pk, False) for obj in objects]
 
 
 def insert(model: type[models.Model], rows: list[dict[str, Any]]) -> None:
@@ -95,7 +98,7 @@ def _values(columns: list[tuple[str, str, bool, Any]], row: dict[str, Any]) -> l
 
 def _copy_upsert(
     model: type[models.Model], rows: list[dict[str, Any]], update: list[str]
-) -> list[int]:
+) -> list[tuple[int, bool]]:
     quote = connection.ops.quote_name
     table = quote(model._meta.db_table)
     stage = quote(f"transfer_stage_{model._meta.db_table}")
@@ -118,9 +121,10 @@ def _copy_upsert(
         cursor.execute(
             f"INSERT INTO {table} ({names}) SELECT {names} FROM {stage} ORDER BY seq "  # noqa: S608
             f"ON CONFLICT ({conflict}) DO UPDATE SET {updates} "
-            f"RETURNING id, organization_id, public_id"
+            # xmax is 0 exactly for a row version this INSERT created rather than updated.
+            f"RETURNING id, organization_id, public_id, xmax = 0"
         )
-        keys = {(organization, public_id): pk for pk, organization, public_id in cursor}
+        keys = {(org, public_id): (pk, new) for pk, org, public_id, new in cursor}
     return [keys[(row["organization_id"], row["public_id"])] for row in rows]
 
 
