@@ -214,11 +214,9 @@ def client(api_key: str) -> Any:
 
 
 def machine() -> str:
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        cursor.execute("SHOW server_version")
-        (postgres,) = cursor.fetchone()
+    """The report's header: when, which commit, on what (the database of DATABASE_URL)."""
+    with psycopg.connect(os.environ["DATABASE_URL"]) as connection:
+        (postgres,) = connection.execute("SHOW server_version").fetchone()  # type: ignore[misc]
     cpu = next(
         (
             line.split(":", 1)[1].strip()
@@ -228,11 +226,12 @@ def machine() -> str:
         platform.processor(),
     )
     code = git("rev-parse", "--short", "HEAD")
-    if git("status", "--porcelain", "--", "apps", "hyperrep", "deploy"):
+    if git("status", "--porcelain", "--", "apps", "hyperrep", "deploy", "bench"):
         code += " plus uncommitted changes"
+    memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
     return (
         f"Run {datetime.now(UTC):%Y-%m-%d %H:%M} UTC of commit {code}, "
-        f"on {os.cpu_count()} cores ({cpu}), "
+        f"on {os.cpu_count()} cores ({cpu}, {memory:.0f} GiB), "
         f"Python {platform.python_version()}, Django {django.get_version()}, "
         f"PostgreSQL {postgres} on 127.0.0.1 (default configuration); load average at start "
         f"{os.getloadavg()[0]:.2f}."

@@ -17,8 +17,8 @@
    export is byte-identical to the file imported.
 
 Targets: the import under 3 minutes and under 500 MiB peak RSS. Results go to
-bench/results/import.md. Nothing here needs Django in this process: the commands run as
-they would for an operator.
+bench/results/import.md. The commands run in child processes, as they would for an
+operator; this process only writes the file and times them.
 """
 
 import argparse
@@ -26,7 +26,6 @@ import filecmp
 import heapq
 import json
 import os
-import platform
 import random
 import secrets
 import shutil
@@ -43,18 +42,14 @@ from urllib.parse import urlsplit
 import psycopg
 from psycopg import sql
 
-ROOT = Path(__file__).resolve().parent.parent
-RESULTS = ROOT / "bench" / "results"
+from bench import harness
+
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/hyperrep_bench_import"
 SEED = 20_261_125
 BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 EPOCH = datetime(2025, 1, 1, tzinfo=UTC)
 TARGET_SECONDS = 180
 TARGET_RSS_MIB = 500
-
-
-def say(message: str) -> None:
-    print(f"[bench] {message}", flush=True)
 
 
 # -- 1. the file ------------------------------------------------------------------------------
@@ -427,18 +422,6 @@ class Generator:
 # -- 2-5. the database and the commands -------------------------------------------------------
 
 
-def recreate_database(url: str) -> None:
-    name = urlsplit(url).path.lstrip("/")
-    if "bench" not in name:
-        raise SystemExit(f"refusing to drop {name!r}: the benchmark database's name has 'bench'")
-    admin = urlsplit(url)._replace(path="/postgres").geturl()
-    with psycopg.connect(admin, autocommit=True) as connection:
-        connection.execute(
-            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-        )
-        connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-
-
 @dataclass
 class Run:
     wall: float
@@ -455,7 +438,7 @@ def manage(*args: str) -> Run:
     started = time.monotonic()
     command = [sys.executable, "manage.py", *args]
     process = subprocess.Popen(  # noqa: S603  (fixed arguments, no shell)
-        command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        command, cwd=harness.ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE
     )
     # wait4 reports this child's own rusage (RUSAGE_CHILDREN would mix in earlier children).
     # The pipes are small (a summary line), so waiting before reading cannot block.
@@ -501,44 +484,11 @@ def row_counts(url: str) -> dict[str, int]:
         }
 
 
-def server_version(url: str) -> str:
-    with psycopg.connect(url) as connection:
-        return str(connection.execute("SHOW server_version").fetchone()[0])  # type: ignore[index]
-
-
-def git(*args: str) -> str:
-    command = ["git", "-C", str(ROOT), *args]  # fixed arguments, no shell
-    return subprocess.run(command, capture_output=True, text=True).stdout.strip()  # noqa: S603
-
-
-def machine(url: str) -> str:
-    import django
-
-    cpu = next(
-        (
-            line.split(":", 1)[1].strip()
-            for line in Path("/proc/cpuinfo").read_text().splitlines()
-            if line.startswith("model name")
-        ),
-        platform.processor(),
-    )
-    code = git("rev-parse", "--short", "HEAD")
-    if git("status", "--porcelain", "--", "apps", "hyperrep", "bench/import_messages.py"):
-        code += " plus uncommitted changes"
-    memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-    return (
-        f"Run {datetime.now(UTC):%Y-%m-%d %H:%M} UTC of commit {code}, on {os.cpu_count()} "
-        f"cores ({cpu}, {memory:.0f} GiB), Python {platform.python_version()}, Django "
-        f"{django.get_version()}, PostgreSQL {server_version(url)} on 127.0.0.1 (default "
-        f"configuration)."
-    )
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description="import_data / export_data benchmark.")
     parser.add_argument("--messages", type=int, default=1_000_000)
     parser.add_argument("--keep", type=Path, help="keep the generated file at this path")
-    parser.add_argument("--output", type=Path, default=RESULTS / "import.md")
+    parser.add_argument("--output", type=Path, default=harness.RESULTS / "import.md")
     args = parser.parse_args()
 
     url = os.environ.setdefault("DATABASE_URL", DEFAULT_DATABASE_URL)
@@ -550,7 +500,7 @@ def main() -> None:
     try:
         source = workdir / "import.jsonl"
         exported = workdir / "export.jsonl"
-        say(f"writing {sizes.messages:,} messages to {source}")
+        harness.say(f"writing {sizes.messages:,} messages to {source}")
         started = time.monotonic()
         generator = Generator(sizes)
         with source.open("w", encoding="utf-8") as out:
@@ -558,32 +508,32 @@ def main() -> None:
         generate_seconds = time.monotonic() - started
         size_mib = source.stat().st_size / 2**20
         lines = sum(1 for _ in source.open("rb"))
-        say(f"wrote {lines:,} lines, {size_mib:.0f} MiB, in {generate_seconds:.0f} s")
+        harness.say(f"wrote {lines:,} lines, {size_mib:.0f} MiB, in {generate_seconds:.0f} s")
 
-        recreate_database(url)
+        harness.recreate_database(url)
         manage("migrate", "--no-input", "-v", "0")
-        header = machine(url)
+        header = harness.machine()
 
-        say("import into the empty database")
+        harness.say("import into the empty database")
         first = manage("import_data", str(source))
         counts = row_counts(url)
         expected = {label: generated[label] for label in generated}
         for label, number in expected.items():
             assert counts[label] == number, (label, counts[label], number)
-        say(f"import: {first.wall:.1f} s, {first.max_rss_mib:.0f} MiB ({first.stdout})")
+        harness.say(f"import: {first.wall:.1f} s, {first.max_rss_mib:.0f} MiB ({first.stdout})")
 
-        say("import again (every row exists)")
+        harness.say("import again (every row exists)")
         again = manage("import_data", str(source))
         assert row_counts(url) == counts, "a re-import changed the row counts"
-        say(f"re-import: {again.wall:.1f} s, {again.max_rss_mib:.0f} MiB")
+        harness.say(f"re-import: {again.wall:.1f} s, {again.max_rss_mib:.0f} MiB")
 
-        say("export")
+        harness.say("export")
         export = manage(
             "export_data", "--organization", generator.organization_id, "-o", str(exported)
         )
         identical = filecmp.cmp(source, exported, shallow=False)
         assert identical, "the export differs from the file imported"
-        say(f"export: {export.wall:.1f} s, {export.max_rss_mib:.0f} MiB, byte-identical")
+        harness.say(f"export: {export.wall:.1f} s, {export.max_rss_mib:.0f} MiB, byte-identical")
         if args.keep:
             shutil.copyfile(source, args.keep)
     finally:
@@ -604,7 +554,7 @@ def main() -> None:
     )
     args.output.parent.mkdir(exist_ok=True)
     args.output.write_text(report)
-    say(f"wrote {args.output}")
+    harness.say(f"wrote {args.output}")
 
 
 def render(
