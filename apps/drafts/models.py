@@ -122,6 +122,10 @@ class ResponseDraft(Draft):
     by a partial unique index, so concurrent requests cannot leave two."""
 
     public_id = ids.PublicIdField(prefix="rdr")
+    # response_draft_history leads with the conversation, so the key needs no index of its own.
+    conversation = models.ForeignKey(
+        Conversation, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
 
     class Meta(Draft.Meta):
         constraints = [
