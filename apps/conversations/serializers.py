@@ -45,4 +45,4 @@ class MessageSerializer(OutputSerializer):
     drafted_at = serializers.DateTimeField(allow_null=True)
     email_metadata = EmailMetadataSerializer(source="*")
     call_metadata = CallMetadataSerializer(source="*")
-    tracked_links = TrackedLinkSerializer(many=True)
+    tracked_links = TrackedLinkSerializer(many=True, source="links")  # message_list's prefetch
