@@ -1,16 +1,20 @@
 """import_data on good files: what the API then shows, round trips, re-imports."""
 
 import copy
+import io
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
+from django.core.management import call_command
 
 from apps.agents.models import Agent
 from apps.companies.models import Company
 from apps.contacts.models import Contact
 from apps.conversations.models import Conversation, Message, TrackedLink
+from apps.drafts.models import Channel, MessageDraft, ResponseDraft
+from apps.keys.models import ApiKey
 from apps.organizations.models import Organization
 from apps.sales.models import Sale, SaleContact, SaleConversation, SaleStatus, SaleStatusChange
 from apps.transfer import importer
@@ -263,6 +267,20 @@ def test_export_then_import_into_an_empty_database_is_identical(tmp_path: Path) 
     import_file(write_lines(tmp_path / "first.jsonl", first.decode().splitlines()))
     assert export_bytes(tmp_path, organization.public_id) == first
     assert b'"is_draft":true' in first
+
+
+def test_the_demo_organization_round_trips_through_an_empty_database(tmp_path: Path) -> None:
+    """What a self-hoster does to move: every modality, sale status and draft sale of
+    seed_demo, exported, imported into an empty database, exported again."""
+    call_command("seed_demo", "--messages", "400", stdout=io.StringIO())
+    organization = Organization.objects.get()
+    first = export_bytes(tmp_path, organization.public_id)
+
+    for model in (ResponseDraft, MessageDraft, Channel, ApiKey, *reversed(TABLES)):
+        model.objects.all().delete()
+    import_file(write_lines(tmp_path / "demo.jsonl", first.decode().splitlines()))
+    assert export_bytes(tmp_path, organization.public_id) == first
+    assert Message.objects.count() == 400
 
 
 # -- re-imports -----------------------------------------------------------------------------
