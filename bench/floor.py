@@ -74,7 +74,7 @@ def messages_floor(
         return queryset.filter(conversation=conversation)
 
     def prefetch(organization: Organization, rows: list[Row]) -> None:
-        # The query prefetch_related sends for the page's messages.
+        # The query prefetch_related sends for the fetched messages.
         page = TrackedLink.objects.for_org(organization).order_by("id")
         for link in _rows(page.filter(message__in=[row["id"] for row in rows])):
             links.setdefault(link["message_id"], []).append(
@@ -139,13 +139,14 @@ def _list(
     if narrow is not None:
         queryset = narrow(organization, queryset)
     rows = _rows(queryset.order_by(*ordering)[: limit + 1])
+    if prefetch is not None:
+        # As prefetch_related does: for every row fetched, the one past the page included.
+        prefetch(organization, rows)
     next_cursor = None
     if len(rows) > limit:
         rows = rows[:limit]
         key_values = [rows[-1][name.lstrip("-")] for name in ordering]
         next_cursor = encode_cursor(key_values, collection_scope(request.path, request.GET))
-    if prefetch is not None:
-        prefetch(organization, rows)
     body = {
         "data": [render(row) for row in rows],
         "pagination": {
