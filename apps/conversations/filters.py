@@ -1,7 +1,7 @@
 import django_filters
 
 from apps.conversations.models import Conversation, Message
-from hyperrep.api.filters import FilterSet
+from hyperrep.api.filters import BooleanFilter, FilterSet
 
 
 class ConversationWindow(FilterSet):
@@ -16,7 +16,7 @@ class ConversationWindow(FilterSet):
 
 class ConversationFilter(ConversationWindow):
     folder = django_filters.CharFilter(field_name="folder", label="Folder slug")
-    is_read = django_filters.BooleanFilter(field_name="is_read")
+    is_read = BooleanFilter(field_name="is_read")
 
     class Meta(ConversationWindow.Meta):
         pass

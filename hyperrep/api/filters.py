@@ -35,6 +35,22 @@ class InstantFilter(django_filters.Filter):
     field_class = InstantField
 
 
+class BooleanField(forms.Field):
+    """`true` or `false`, as JSON spells them; anything else is an error, never ignored
+    (django-filter's own BooleanFilter reads `maybe` as no filter at all)."""
+
+    def to_python(self, value: Any) -> bool | None:
+        if value in (None, ""):
+            return None
+        if value in ("true", "false"):
+            return value == "true"
+        raise forms.ValidationError("Must be true or false.")
+
+
+class BooleanFilter(django_filters.BooleanFilter):
+    field_class = BooleanField
+
+
 class FilterSet(django_filters.FilterSet):
     """The base of every list's filters: `start_date`/`end_date` bound the column named by
     `date_field`."""

@@ -96,6 +96,17 @@ def test_conversations_newest_start_first_with_filters(
     assert detail(response) == "start_date must be less than or equal to end_date"
     response = api.get(f"{org_path}/conversations", {"start_date": "yesterday"})
     assert response.status_code == 422
+    assert ids(api.get(f"{org_path}/conversations", {"is_read": "false"})) == [
+        made[3].public_id,
+        made[2].public_id,
+    ]
+
+
+@pytest.mark.parametrize("value", ["maybe", "True", "1", "yes"])
+def test_is_read_takes_true_or_false_only(api: Api, org_path: str, value: str) -> None:
+    response = api.get(f"{org_path}/conversations", {"is_read": value})
+    assert response.status_code == 422
+    assert detail(response) == "is_read: Must be true or false."
 
 
 def test_conversations_paginate_across_equal_start_times(
