@@ -43,6 +43,7 @@ import psycopg
 from psycopg import sql
 
 from bench import harness
+from hyperrep.api.jsonb import canonical
 
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/hyperrep_bench_import"
 SEED = 20_261_125
@@ -81,15 +82,6 @@ class Sizes:
 def dumps(obj: dict[str, Any]) -> str:
     """export_data's bytes for a line (apps/transfer/exporter.py)."""
     return json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
-
-
-def jsonb(obj: dict[str, Any]) -> dict[str, Any]:
-    """Keys in PostgreSQL's jsonb order (shorter first, then bytewise), which is the order a
-    JSON column gives them back in: the file then equals its own export."""
-    return {
-        key: jsonb(value) if isinstance(value, dict) else value
-        for key, value in sorted(obj.items(), key=lambda item: (len(item[0].encode()), item[0]))
-    }
 
 
 def instant(value: datetime) -> str:
@@ -216,7 +208,7 @@ class Generator:
             )
         companies = [self.mint("cmp") for _ in range(sizes.companies)]
         for number, company_id in enumerate(companies):
-            custom = jsonb({"tier": rng.choice(["gold", "silver", "bronze"]), "seats": number})
+            custom = canonical({"tier": rng.choice(["gold", "silver", "bronze"]), "seats": number})
             out.write(
                 self.line(
                     "company",
@@ -242,7 +234,7 @@ class Generator:
                     phone_number=f"+1 555 {number:07d}" if rng.random() < 0.6 else None,
                     created_at=instant(self.when(EPOCH + timedelta(days=30), 60 * 86_400)),
                     company_id=rng.choice(companies) if rng.random() < 0.8 else None,
-                    custom_fields=jsonb({"source": rng.choice(["web", "phone", "referral"])})
+                    custom_fields=canonical({"source": rng.choice(["web", "phone", "referral"])})
                     if rng.random() < 0.5
                     else {},
                     company_role=rng.choice(["Owner", "Manager", None]),
@@ -324,7 +316,7 @@ class Generator:
         subject = self.text(3, 8) if modality in ("email", "form") else None
         form = None
         if modality == "form":
-            form = jsonb(
+            form = canonical(
                 {
                     "name": f"{rng.choice(FIRST)} {rng.choice(LAST)}",
                     "email": f"lead{rng.randrange(10**6)}@example.org",

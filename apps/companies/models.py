@@ -5,6 +5,7 @@ from django.utils import timezone
 from apps.agents.models import Agent
 from apps.organizations.models import TenantModel
 from hyperrep.api import ids
+from hyperrep.api.jsonb import JSONField
 
 
 class Company(TenantModel):
@@ -12,7 +13,7 @@ class Company(TenantModel):
     name = models.CharField(max_length=255)
     domain = models.CharField(max_length=253, null=True, blank=True)
     address = models.TextField(null=True, blank=True)
-    custom_fields = models.JSONField(default=dict, blank=True)
+    custom_fields = JSONField(default=dict, blank=True)
     agent = models.ForeignKey(
         Agent, null=True, blank=True, on_delete=models.SET_NULL, related_name="companies"
     )

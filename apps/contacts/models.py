@@ -6,6 +6,7 @@ from django.utils import timezone
 from apps.companies.models import Company
 from apps.organizations.models import TenantModel
 from hyperrep.api import ids
+from hyperrep.api.jsonb import JSONField
 
 
 class Contact(TenantModel):
@@ -20,7 +21,7 @@ class Contact(TenantModel):
         Company, null=True, blank=True, on_delete=models.SET_NULL, related_name="contacts"
     )
     company_role = models.CharField(max_length=255, null=True, blank=True)
-    custom_fields = models.JSONField(default=dict, blank=True)
+    custom_fields = JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta(TenantModel.Meta):

@@ -8,6 +8,7 @@ from apps.agents.models import Agent
 from apps.contacts.models import Contact
 from apps.organizations.models import TenantModel
 from hyperrep.api import ids
+from hyperrep.api.jsonb import JSONField
 
 
 class Modality(models.TextChoices):
@@ -86,12 +87,12 @@ class Message(TenantModel):
     content = models.TextField(null=True, blank=True)
     call_transcript = models.TextField(null=True, blank=True)
     call_duration = models.PositiveIntegerField(null=True, blank=True)
-    form_request_body = models.JSONField(null=True, blank=True)
+    form_request_body = JSONField(null=True, blank=True)
     sent_at = models.DateTimeField()
     drafted_at = models.DateTimeField(null=True, blank=True)
     email_message_id = models.CharField(max_length=998, null=True, blank=True)
-    cc_emails = models.JSONField(default=list, blank=True)
-    bcc_emails = models.JSONField(default=list, blank=True)
+    cc_emails = JSONField(default=list, blank=True)
+    bcc_emails = JSONField(default=list, blank=True)
 
     class Meta(TenantModel.Meta):
         indexes = [

@@ -16,6 +16,7 @@ from apps.contacts.models import Contact
 from apps.conversations.models import Conversation
 from apps.organizations.models import TenantModel
 from hyperrep.api import ids
+from hyperrep.api.jsonb import JSONField
 
 
 class ChannelKind(models.TextChoices):
@@ -33,7 +34,7 @@ class Channel(models.Model):
     kind = models.CharField(max_length=16, choices=ChannelKind.choices)
     enabled = models.BooleanField(default=True)
     # What the delivery worker needs (sender address, provider credentials reference, ...).
-    settings = models.JSONField(default=dict, blank=True)
+    settings = JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -71,8 +72,8 @@ class Draft(TenantModel):
     # conversation cannot change where an approved draft is delivered.
     modality = models.CharField(max_length=16, choices=ChannelKind.choices)
     body_html = models.TextField(null=True, blank=True)
-    cc_emails = models.JSONField(default=list, blank=True)
-    bcc_emails = models.JSONField(default=list, blank=True)
+    cc_emails = JSONField(default=list, blank=True)
+    bcc_emails = JSONField(default=list, blank=True)
     add_notification = models.BooleanField(default=False)
     scheduled_to_send = models.BooleanField(default=False)
     status = models.CharField(

@@ -13,6 +13,7 @@ from apps.contacts.models import Contact
 from apps.conversations.models import Conversation
 from apps.organizations.models import TenantModel
 from hyperrep.api import ids
+from hyperrep.api.jsonb import JSONField
 
 
 class SaleStatus(models.TextChoices):
@@ -33,8 +34,8 @@ class Sale(TenantModel):
     )
     # {output: {currency, total_price}, arguments: {products: [...]}, agent_overrides: {...}},
     # prices as two-place decimal strings. Returned whole, never filtered on.
-    quote_details = models.JSONField(default=dict, blank=True)
-    custom_fields = models.JSONField(default=dict, blank=True)
+    quote_details = JSONField(default=dict, blank=True)
+    custom_fields = JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     last_activity_at = models.DateTimeField(default=timezone.now)
     contacts = models.ManyToManyField(Contact, through="SaleContact", related_name="sales")
