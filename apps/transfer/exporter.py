@@ -5,12 +5,15 @@ the ones its routes use, plus `"type"` and `"organization_id"`. The types come i
 their references need (organization, agents, companies, contacts, conversations, messages,
 sales) and each type by internal id, which an import into an empty database assigns in file
 order: so export -> import -> export gives the same bytes. Rows stream from the database in
-chunks (prefetches included), so a million messages never sit in memory at once.
+chunks (prefetches included), so a million messages never sit in memory at once, and from one
+snapshot of the database.
 """
 
 import json
 from collections.abc import Callable, Iterator
 from typing import Any
+
+from django.db import connection, transaction
 
 from apps.agents.selectors import agent_list
 from apps.agents.serializers import AgentSerializer
@@ -46,7 +49,20 @@ def dumps(obj: dict[str, Any]) -> str:
 
 
 def export_lines(organization: Organization) -> Iterator[str]:
-    """The organization's lines, without their newlines."""
+    """The organization's lines, without their newlines, all read in one transaction: rows
+    written while the file streams (a message in a conversation already exported without it)
+    cannot make it inconsistent."""
+    outermost = not connection.in_atomic_block
+    with transaction.atomic():
+        if outermost and connection.vendor == "postgresql":
+            # One snapshot for every query (READ COMMITTED takes one per statement). SQLite's
+            # read transaction is one snapshot already.
+            with connection.cursor() as cursor:
+                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        yield from _lines(organization)
+
+
+def _lines(organization: Organization) -> Iterator[str]:
     yield dumps(
         {"type": "organization", **OrganizationSerializer().to_representation(organization)}
     )
