@@ -7,21 +7,26 @@ into the other and exports back identical, every JSON column writes its objects 
 order everywhere, and the saved instance holds them in that order too.
 """
 
+import json
 from typing import Any
 
-from django.db import models
+from django.db import migrations, models
+
+
+def _jsonb_order(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    # surrogatepass: a lone surrogate (only SQLite can store one) sorts instead of failing.
+    return dict(
+        sorted(pairs, key=lambda pair: (len(pair[0].encode("utf-8", "surrogatepass")), pair[0]))
+    )
 
 
 def canonical(value: Any) -> Any:
-    """`value` with the keys of every object in it in jsonb's order."""
-    if isinstance(value, dict):
-        return {
-            key: canonical(value[key])
-            for key in sorted(value, key=lambda key: (len(key.encode()), key))
-        }
-    if isinstance(value, list):
-        return [canonical(item) for item in value]
-    return value
+    """`value` as its column stores it: keys turned to strings, as Django's JSON encoding does,
+    and every object's keys in jsonb's order. A round trip through the json module: its C
+    parser orders each object as it builds it, at any depth that could be written at all."""
+    if not isinstance(value, dict | list):  # scalars, None, expressions of update()
+        return value
+    return json.loads(json.dumps(value), object_pairs_hook=_jsonb_order)
 
 
 class JSONField(models.JSONField):
@@ -39,3 +44,28 @@ class JSONField(models.JSONField):
 
     def get_prep_value(self, value: Any) -> Any:  # queryset.update() and lookups
         return super().get_prep_value(canonical(value))
+
+
+def reorder_stored(model: str, *fields: str) -> migrations.RunPython:
+    """A data migration: rows that SQLite stored before JSON columns kept one key order are
+    rewritten in it. (PostgreSQL's jsonb always kept it: nothing to do there.)"""
+
+    def forwards(apps: Any, schema_editor: Any) -> None:
+        if schema_editor.connection.vendor == "postgresql":
+            return
+        rows = apps.get_model(model)._base_manager.using(schema_editor.connection.alias)
+        last = None
+        while True:
+            # Each chunk is read whole before any of it is written: SQLite leaves undefined
+            # what a statement still reading a table sees of writes to it.
+            chunk = rows.order_by("pk").values_list("pk", *fields)
+            chunk = list((chunk if last is None else chunk.filter(pk__gt=last))[:2000])
+            if not chunk:
+                return
+            for pk, *values in chunk:
+                ordered = [canonical(value) for value in values]
+                if json.dumps(ordered) != json.dumps(values):
+                    rows.filter(pk=pk).update(**dict(zip(fields, ordered, strict=True)))
+            last = chunk[-1][0]
+
+    return migrations.RunPython(forwards, migrations.RunPython.noop, elidable=True)

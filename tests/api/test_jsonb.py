@@ -3,12 +3,15 @@ database, so the same row renders the same bytes on SQLite and PostgreSQL (CI ru
 on both), and an export from one imports into the other and exports back identical."""
 
 import json
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from django.apps import apps as django_apps
+from django.db import connection
 
 from apps.contacts.models import Contact
-from hyperrep.api.jsonb import canonical
+from hyperrep.api.jsonb import canonical, reorder_stored
 from tests.conftest import Api
 
 pytestmark = pytest.mark.django_db
@@ -38,5 +41,30 @@ def test_the_created_row_and_its_reads_give_the_same_bytes(api: Api, org_path: s
 def test_queryset_updates_write_the_same_order(organization: Any) -> None:
     contact = Contact.objects.create(organization=organization, name="Bo")
     Contact.objects.filter(pk=contact.pk).update(custom_fields={"zeta_long": 1, "a": 2})
+    contact.refresh_from_db()
+    assert list(contact.custom_fields) == ["a", "zeta_long"]
+
+
+def test_canonical_takes_any_depth_json_can_and_string_keys_as_django_writes_them() -> None:
+    deep: dict[str, Any] = {}
+    inner = deep
+    for _ in range(900):
+        inner["k"] = {"zz": 1, "a": 2}
+        inner = inner["k"]
+    assert canonical(deep)["k"]["k"] == {"a": 2, "k": canonical(deep)["k"]["k"]["k"], "zz": 1}
+    assert canonical({2: "x", "a": 1}) == {"2": "x", "a": 1}
+
+
+def test_rows_stored_before_in_another_order_are_rewritten_by_the_migration(
+    organization: Any,
+) -> None:
+    contact = Contact.objects.create(organization=organization, name="Cy")
+    with connection.cursor() as cursor:  # as SQLite stored it before: in the order written
+        cursor.execute(
+            "UPDATE contacts_contact SET custom_fields = %s WHERE id = %s",
+            ['{"zeta_long": 1, "a": 2}', contact.pk],
+        )
+    editor = SimpleNamespace(connection=connection)  # all the migration reads of its editor
+    reorder_stored("contacts.Contact", "custom_fields").code(django_apps, editor)
     contact.refresh_from_db()
     assert list(contact.custom_fields) == ["a", "zeta_long"]

@@ -96,6 +96,22 @@ def test_nul_in_any_query_parameter_is_400(
 
 
 @pytest.mark.parametrize("route", [r for r in ROUTES if r.is_list], ids=lambda r: r.template)
+def test_a_query_parameter_given_twice_is_422(
+    api: Api, ids: dict, organization: Organization, route: Route
+) -> None:
+    url = "/api/v2" + route.url(organization_id=organization.public_id, **ids_of(ids, route))
+    for query, name in [
+        ("limit=abc&limit=5", "limit"),
+        ("start_date=x&start_date=2020-01-01", "start_date"),
+        ("cursor=a&cursor=b", "cursor"),
+        ("limit=5&unknown=1&unknown=2", "unknown"),
+    ]:
+        response = api.client.get(f"{url}?{query}", headers={"X-API-KEY": api.key})
+        assert response.status_code == 422, query
+        assert detail(response) == f"{name}: Give this parameter once."
+
+
+@pytest.mark.parametrize("route", [r for r in ROUTES if r.is_list], ids=lambda r: r.template)
 def test_bad_query_strings(api: Api, ids: dict, organization: Organization, route: Route) -> None:
     url = "/api/v2" + route.url(organization_id=organization.public_id, **ids_of(ids, route))
     for query in BAD_QUERIES:
