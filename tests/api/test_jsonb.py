@@ -65,6 +65,7 @@ def test_rows_stored_before_in_another_order_are_rewritten_by_the_migration(
             ['{"zeta_long": 1, "a": 2}', contact.pk],
         )
     editor = SimpleNamespace(connection=connection)  # all the migration reads of its editor
-    reorder_stored("contacts.Contact", "custom_fields").code(django_apps, editor)
+    forwards: Any = reorder_stored("contacts.Contact", "custom_fields").code
+    forwards(django_apps, editor)
     contact.refresh_from_db()
     assert list(contact.custom_fields) == ["a", "zeta_long"]
