@@ -21,15 +21,9 @@ SECRET_KEY defaults to a random value: everything that needs it runs under this 
 
 import argparse
 import cProfile
-import logging
-import os
 import pstats
-import secrets
 import time
-import warnings
 from typing import Any
-
-import django
 
 from bench import harness, load
 from bench.seed_contacts import LARGE, NEWEST, Seeded
@@ -50,23 +44,11 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5, help="load runs per target and level")
     args = parser.parse_args()
 
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bench.settings")
-    os.environ.setdefault("DATABASE_URL", DEFAULT_DATABASE_URL)
-    os.environ.setdefault("SECRET_KEY", secrets.token_urlsafe(32))
-    os.environ["DEBUG"] = "0"
-    # No collectstatic here, and the API serves no static files: WhiteNoise's warning is noise.
-    warnings.filterwarnings("ignore", message="No directory at", category=UserWarning)
     started = time.monotonic()
-    harness.recreate_database(os.environ["DATABASE_URL"])
-    django.setup()
-    # In this process the per-request log lines would only drown the progress messages.
-    logging.getLogger("hyperrep.request").setLevel(logging.WARNING)
-    from django.core.management import call_command
-
+    harness.fresh_django(DEFAULT_DATABASE_URL)
     from bench.seed_contacts import seed
 
     lines = [f"# Contacts list benchmark: results\n\n{harness.machine()}\n"]
-    call_command("migrate", verbosity=0)
     seeded = seed()
     harness.say(f"seeded {seeded.contacts} contacts")
     lines += _page_costs(seeded)

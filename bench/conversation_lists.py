@@ -20,16 +20,10 @@ Results go to bench/results/conversation_lists.md. SECRET_KEY is random unless s
 
 import argparse
 import io
-import logging
-import os
-import secrets
 import time
-import warnings
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
-
-import django
 
 from bench import harness
 
@@ -58,18 +52,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5, help="load runs per target and level")
     args = parser.parse_args()
 
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bench.settings")
-    os.environ.setdefault("DATABASE_URL", DEFAULT_DATABASE_URL)
-    os.environ.setdefault("SECRET_KEY", secrets.token_urlsafe(32))
-    os.environ["DEBUG"] = "0"
-    warnings.filterwarnings("ignore", message="No directory at", category=UserWarning)
     started = time.monotonic()
-    harness.recreate_database(os.environ["DATABASE_URL"])
-    django.setup()
-    logging.getLogger("hyperrep.request").setLevel(logging.WARNING)
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
+    harness.fresh_django(DEFAULT_DATABASE_URL)
     seeded = _seed(args.messages)
     lines = [f"# Conversations and messages lists: results\n\n{harness.machine()}\n"]
     lines += [

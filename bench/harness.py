@@ -6,13 +6,16 @@ measure; this says how.
 
 import http.client
 import json
+import logging
 import os
 import platform
+import secrets
 import socket
 import statistics
 import subprocess
 import sys
 import time
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -48,6 +51,25 @@ def recreate_database(url: str) -> None:
             sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
         )
         connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+
+
+def fresh_django(default_database_url: str) -> None:
+    """This process as an in-process benchmark needs it: the benchmark settings, the database
+    of DATABASE_URL (default `default_database_url`) dropped, re-created and migrated, and
+    Django set up. SECRET_KEY is random unless set."""
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bench.settings")
+    os.environ.setdefault("DATABASE_URL", default_database_url)
+    os.environ.setdefault("SECRET_KEY", secrets.token_urlsafe(32))
+    os.environ["DEBUG"] = "0"
+    # No collectstatic here, and the API serves no static files: WhiteNoise's warning is noise.
+    warnings.filterwarnings("ignore", message="No directory at", category=UserWarning)
+    recreate_database(os.environ["DATABASE_URL"])
+    django.setup()
+    # In this process the per-request log lines would only drown the progress messages.
+    logging.getLogger("hyperrep.request").setLevel(logging.WARNING)
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
 
 
 def explain(query: str, repeats: int = EXPLAIN_REPEATS) -> tuple[str, float]:
