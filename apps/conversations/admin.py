@@ -33,20 +33,11 @@ class FirstMessagesFormSet(BaseInlineFormSet):
         return self._queryset
 
 
-class MessageInline(admin.TabularInline):
-    """Messages are written by the API, imports and delivery, each of which keeps the
-    conversation's last_activity_at; here they are only shown."""
+class ReadOnlyInline(admin.TabularInline):
+    """Rows shown on their parent's page, never written there."""
 
-    model = Message
-    formset = FirstMessagesFormSet
-    fields = ("message", "sent_at", "modality", "direction", "agent", "subject", "content_preview")
-    readonly_fields = fields
     extra = 0
     can_delete = False
-    show_change_link = False  # the row's public id links to the message page instead
-
-    def get_queryset(self, request: HttpRequest) -> QuerySet[Message]:
-        return super().get_queryset(request).select_related("agent").order_by("sent_at", "id")
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
@@ -56,6 +47,20 @@ class MessageInline(admin.TabularInline):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+class MessageInline(ReadOnlyInline):
+    """Messages are written by the API, imports and delivery, each of which keeps the
+    conversation's last_activity_at; here they are only shown."""
+
+    model = Message
+    formset = FirstMessagesFormSet
+    fields = ("message", "sent_at", "modality", "direction", "agent", "subject", "content_preview")
+    readonly_fields = fields
+    show_change_link = False  # the row's public id links to the message page instead
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Message]:
+        return super().get_queryset(request).select_related("agent").order_by("sent_at", "id")
 
     @admin.display(description="message")
     def message(self, message: Message) -> str:
@@ -122,21 +127,10 @@ class ConversationAdmin(TenantAdmin):
         conversations_touch(Conversation.objects.filter(pk=obj.pk))
 
 
-class TrackedLinkInline(admin.TabularInline):
+class TrackedLinkInline(ReadOnlyInline):
     model = TrackedLink
     fields = ("public_id", "url", "click_count")
     readonly_fields = fields
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 @admin.register(Message)
