@@ -1,7 +1,6 @@
 import re
 
 import pytest
-from django.contrib.auth.models import User
 from django.test import Client
 
 from apps.agents.models import Agent
@@ -12,13 +11,6 @@ from tests.conftest import Api, detail
 from tests.factories import AgentFactory, CompanyFactory, ContactFactory, OrganizationFactory
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def admin_client(client: Client) -> Client:
-    user = User.objects.create_superuser("admin", "admin@example.com", "pw-for-tests-only")
-    client.force_login(user)
-    return client
 
 
 def test_create_and_deactivate_an_organization(admin_client: Client) -> None:

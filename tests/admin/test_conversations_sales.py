@@ -2,7 +2,6 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from django.contrib.auth.models import User
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -20,13 +19,6 @@ from tests.factories import (
 )
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def admin_client(client: Client) -> Client:
-    user = User.objects.create_superuser("admin", "admin@example.com", "pw-for-tests-only")
-    client.force_login(user)
-    return client
 
 
 def page(client: Client, path: str) -> str:

@@ -1,5 +1,4 @@
 import pytest
-from django.contrib.auth.models import User
 from django.test import Client
 
 from apps.drafts.models import Channel, ChannelKind, DraftStatus
@@ -11,13 +10,6 @@ from tests.factories import (
 )
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def admin_client(client: Client) -> Client:
-    user = User.objects.create_superuser("admin", "admin@example.com", "pw-for-tests-only")
-    client.force_login(user)
-    return client
 
 
 def test_draft_and_channel_pages_render(admin_client: Client) -> None:
