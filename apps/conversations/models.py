@@ -25,8 +25,14 @@ class Direction(models.TextChoices):
 
 
 class Conversation(TenantModel):
-    """A thread with one contact. `last_activity_at` is the latest `sent_at` of its messages
-    (its `start_at` while it has none), kept by every write path in the same transaction."""
+    """A thread with one contact.
+
+    Some columns are derived from the messages, and every path that writes messages
+    recomputes them in the same transaction (`services.conversations_touch`):
+    `last_activity_at`, the latest `sent_at` (its `start_at` while it has none), and what
+    analytics read (API.md section 10): the first inbound message's `sent_at` and modality,
+    and the microseconds from it to the first response (null: none, or no inbound at all).
+    """
 
     public_id = ids.PublicIdField(prefix="cnv")
     contact = models.ForeignKey(Contact, on_delete=models.PROTECT, related_name="conversations")
@@ -37,9 +43,24 @@ class Conversation(TenantModel):
     is_read = models.BooleanField(default=False)
     start_at = models.DateTimeField(default=timezone.now)
     last_activity_at = models.DateTimeField(default=timezone.now)
+    first_inbound_at = models.DateTimeField(null=True, blank=True, editable=False)
+    first_inbound_modality = models.CharField(
+        max_length=16, choices=Modality.choices, null=True, blank=True, editable=False
+    )
+    response_time_us = models.BigIntegerField(null=True, blank=True, editable=False)
 
     class Meta(TenantModel.Meta):
         indexes = [
+            # Analytics of a window: one range scan that reads nothing but the index.
+            models.Index(
+                fields=[
+                    "organization",
+                    "first_inbound_at",
+                    "first_inbound_modality",
+                    "response_time_us",
+                ],
+                name="conversation_first_inbound",
+            ),
             models.Index(
                 fields=["organization", "-start_at", "-id"], name="conversation_newest_first"
             ),
@@ -97,6 +118,10 @@ class Message(TenantModel):
     class Meta(TenantModel.Meta):
         indexes = [
             models.Index(fields=["conversation", "sent_at", "id"], name="message_chronological"),
+            # Analytics' message counts of a window, from the index alone.
+            models.Index(
+                fields=["organization", "sent_at", "direction"], name="message_by_sent_at"
+            ),
         ]
 
     @property

@@ -1,17 +1,74 @@
-from django.db.models import F, OuterRef, QuerySet, Subquery
+from typing import Any
+
+from django.db.models import (
+    BigIntegerField,
+    DurationField,
+    ExpressionWrapper,
+    F,
+    Func,
+    OuterRef,
+    QuerySet,
+    Subquery,
+)
 from django.db.models.functions import Coalesce
 
-from apps.conversations.models import Conversation, Message
+from apps.conversations.models import Conversation, Direction
+
+
+class Microseconds(Func):
+    """A duration (the difference of two datetimes) as whole microseconds, exactly: SQLite's
+    datetime difference (Django's `django_timestamp_diff`) already is; PostgreSQL's is an
+    interval, whose epoch is an exact numeric."""
+
+    output_field = BigIntegerField()
+    template = "%(expressions)s"
+
+    def as_postgresql(self, compiler: Any, connection: Any, **extra_context: Any) -> Any:
+        return self.as_sql(
+            compiler,
+            connection,
+            template="(EXTRACT(EPOCH FROM %(expressions)s) * 1000000)::bigint",
+            **extra_context,
+        )
 
 
 def conversations_touch(conversations: QuerySet[Conversation]) -> None:
-    """Recompute `last_activity_at` (the latest `sent_at` of the messages, else `start_at`)
-    in one UPDATE. Every path that writes messages calls it in the same transaction."""
-    # The latest message by `message_chronological`, read backwards: one index probe per
-    # conversation, where MAX(...) GROUP BY reads every message of each.
-    latest = (
-        Message.objects.filter(conversation=OuterRef("pk"))
-        .order_by("-sent_at")
+    """Recompute, in one UPDATE, the columns a conversation derives from its messages
+    (models.Conversation): `last_activity_at` and the first inbound message, its modality
+    and the time to the first response (API.md section 10). Every path that writes
+    messages calls it in the same transaction.
+
+    It reads the message model through the queryset's, so that a migration can run it on
+    its historical models."""
+    messages = conversations.model._meta.get_field("messages").related_model._default_manager
+    received, sent = Direction.RECEIVED.value, Direction.SENT.value
+    # Each is a probe of `message_chronological` (conversation, sent_at, id) per conversation,
+    # where MIN/MAX ... GROUP BY would read every message of each.
+    latest = messages.filter(conversation=OuterRef("pk")).order_by("-sent_at").values("sent_at")[:1]
+    # The earliest received message; equal times go to the one recorded first.
+    inbound = messages.filter(conversation=OuterRef("pk"), direction=received).order_by(
+        "sent_at", "pk"
+    )
+    first_inbound_at = Subquery(inbound.values("sent_at")[:1])
+    # The earliest sent message at or after it (the same time included).
+    first_response_at = Subquery(
+        messages.filter(
+            conversation=OuterRef("pk"),
+            direction=sent,
+            sent_at__gte=Subquery(
+                messages.filter(conversation=OuterRef(OuterRef("pk")), direction=received)
+                .order_by("sent_at")
+                .values("sent_at")[:1]
+            ),
+        )
+        .order_by("sent_at")
         .values("sent_at")[:1]
     )
-    conversations.update(last_activity_at=Coalesce(Subquery(latest), F("start_at")))
+    conversations.update(
+        last_activity_at=Coalesce(Subquery(latest), F("start_at")),
+        first_inbound_at=first_inbound_at,
+        first_inbound_modality=Subquery(inbound.values("modality")[:1]),
+        response_time_us=Microseconds(
+            ExpressionWrapper(first_response_at - first_inbound_at, output_field=DurationField())
+        ),
+    )

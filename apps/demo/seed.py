@@ -25,6 +25,7 @@ from apps.agents.models import Agent
 from apps.companies.models import Company
 from apps.contacts.models import Contact
 from apps.conversations.models import Conversation, Direction, Message, Modality, TrackedLink
+from apps.conversations.services import conversations_touch
 from apps.demo import content
 from apps.drafts.models import Channel, ChannelKind
 from apps.keys.services import api_key_create
@@ -330,6 +331,9 @@ class _Seeder:
                 for message, link in thread.links:
                     link["message_id"] = message["id"]
             insert_rows(TrackedLink, [link for t in threads for _m, link in t.links])
+            conversations_touch(
+                Conversation.objects.filter(pk__in=[t.conversation["id"] for t in threads])
+            )
             for thread in threads:
                 self._remember(thread, sales)
             done = messages - remaining
@@ -503,8 +507,8 @@ class _Thread:
             "folder": folder,
             "is_read": answered_last or (old and rng.random() < 0.7),
             "start_at": start_at,
-            # The latest sent_at of its messages, as every write path keeps it.
-            "last_activity_at": max((m["sent_at"] for m in self.messages), default=start_at),
+            # Until conversations_touch derives it from the messages, with the rest.
+            "last_activity_at": start_at,
         }
 
     def _length(self, kind: Modality, unanswered: bool) -> int:
