@@ -75,6 +75,7 @@ INSTALLED_APPS = [
     "apps.conversations",
     "apps.sales",
     "apps.drafts",
+    "apps.analytics",
     "apps.transfer",
     "apps.demo",
 ]

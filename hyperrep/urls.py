@@ -16,6 +16,7 @@ ORGANIZATION_SCOPED_APPS = [
     "apps.conversations.urls",
     "apps.sales.urls",
     "apps.drafts.urls",
+    "apps.analytics.urls",
 ]
 organization_scoped: list[URLPattern | URLResolver] = [
     path("", include(module)) for module in ORGANIZATION_SCOPED_APPS
