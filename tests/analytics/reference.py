@@ -95,7 +95,7 @@ def analytics(threads: Iterable[Thread], start: datetime, end: datetime) -> dict
             else None,
         },
         "responseTimeStats": {
-            "responseTime": seconds(sum(times) / len(times)) if times else None,
+            "responseTime": seconds(sum(times, Fraction(0)) / len(times)) if times else None,
             "medianResponseTime": seconds(nearest_rank(times, Fraction(1, 2))) if times else None,
             "p90ResponseTime": seconds(nearest_rank(times, Fraction(9, 10))) if times else None,
         },
@@ -128,13 +128,15 @@ def assert_derived_exact(organization: Organization) -> int:
     many conversations were checked."""
     threads = threads_of(organization)
     stored = {
-        pk: Derived(*values)
-        for pk, *values in Conversation.objects.for_org(organization).values_list(
-            "pk",
-            "last_activity_at",
-            "first_inbound_at",
-            "first_inbound_modality",
-            "response_time_us",
+        pk: Derived(last_activity_at, first_inbound_at, modality, response_time_us)
+        for pk, last_activity_at, first_inbound_at, modality, response_time_us in (
+            Conversation.objects.for_org(organization).values_list(
+                "pk",
+                "last_activity_at",
+                "first_inbound_at",
+                "first_inbound_modality",
+                "response_time_us",
+            )
         )
     }
     expected = {pk: derive(thread) for pk, thread in threads.items()}
