@@ -74,6 +74,11 @@ def divide_rounded(numerator: int, denominator: int) -> int:
     return quotient + (2 * remainder >= denominator)
 
 
+def nearest_rank(count: int, percent: int) -> int:
+    """The nearest rank of a percentile, ceil(percent / 100 * count), in exact integers."""
+    return -(-count * percent // 100)
+
+
 def first_inbounds(*, organization: Organization, window: DateWindow) -> FirstInbounds:
     """One range scan of `conversation_first_inbound`, grouped by modality."""
     groups = (
@@ -110,7 +115,7 @@ def response_time(
     count = firsts.responded
     if not count:
         return ResponseTime(None, None, None)
-    median_rank, p90_rank = (count + 1) // 2, (9 * count + 9) // 10  # ceil(n/2), ceil(9n/10)
+    median_rank, p90_rank = nearest_rank(count, 50), nearest_rank(count, 90)
     ranked = dict(
         _first_inbound_in(organization, window)
         .filter(response_time_us__isnull=False)

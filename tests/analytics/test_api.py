@@ -1,11 +1,13 @@
 """The five analytics endpoints against hand-computed figures (API.md section 10)."""
 
+import math
 from datetime import UTC, datetime, timedelta
+from fractions import Fraction
 from typing import Any
 
 import pytest
 
-from apps.analytics.selectors import divide_rounded
+from apps.analytics.selectors import divide_rounded, nearest_rank
 from apps.conversations.models import Conversation
 from apps.organizations.models import Organization
 from tests.analytics.reference import assert_derived_exact
@@ -260,6 +262,12 @@ def test_division_rounds_half_away_from_zero(
     numerator: int, denominator: int, expected: int
 ) -> None:
     assert divide_rounded(numerator, denominator) == expected
+
+
+@pytest.mark.parametrize("percent", [50, 90])
+def test_nearest_rank_is_the_exact_ceiling(percent: int) -> None:
+    for count in range(1, 2001):
+        assert nearest_rank(count, percent) == math.ceil(Fraction(percent * count, 100))
 
 
 def test_a_rate_of_one_in_twenty_thousand_rounds_up() -> None:
