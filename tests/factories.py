@@ -76,9 +76,13 @@ class ConversationFactory(factory.django.DjangoModelFactory[Conversation]):
     last_activity_at = factory.SelfAttribute("start_at")
 
 
+# What a conversation derives from its messages (models.Conversation).
+DERIVED = ["last_activity_at", "first_inbound_at", "first_inbound_modality", "response_time_us"]
+
+
 class MessageFactory(factory.django.DjangoModelFactory[Message]):
-    """A message; creating one moves its conversation's last_activity_at as every write
-    path does."""
+    """A message; creating one updates what its conversation derives from its messages, as
+    every write path does."""
 
     class Meta:
         model = Message
@@ -97,7 +101,7 @@ class MessageFactory(factory.django.DjangoModelFactory[Message]):
     def touch_conversation(message: Message, create: bool, extracted: Any, **kwargs: Any) -> None:
         if create:
             conversations_touch(Conversation.objects.filter(pk=message.conversation_id))
-            message.conversation.refresh_from_db(fields=["last_activity_at"])
+            message.conversation.refresh_from_db(fields=DERIVED)
 
 
 class TrackedLinkFactory(factory.django.DjangoModelFactory[TrackedLink]):

@@ -98,10 +98,20 @@ class ConversationAdmin(TenantAdmin):
         "is_read",
         "start_at",
         "last_activity_at",
+        "first_inbound_at",
+        "first_inbound_modality",
+        "response_time_us",
         "all_messages",
     )
-    # last_activity_at follows the messages; it is recomputed on save instead.
-    readonly_fields = ("public_id", "last_activity_at", "all_messages")
+    # What follows the messages is recomputed on save instead (services.conversations_touch).
+    readonly_fields = (
+        "public_id",
+        "last_activity_at",
+        "first_inbound_at",
+        "first_inbound_modality",
+        "response_time_us",
+        "all_messages",
+    )
     inlines = (MessageInline,)
 
     @admin.display(description="messages")

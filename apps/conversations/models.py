@@ -47,7 +47,9 @@ class Conversation(TenantModel):
     first_inbound_modality = models.CharField(
         max_length=16, choices=Modality.choices, null=True, blank=True, editable=False
     )
-    response_time_us = models.BigIntegerField(null=True, blank=True, editable=False)
+    response_time_us = models.BigIntegerField(
+        "time to first response (microseconds)", null=True, blank=True, editable=False
+    )
 
     class Meta(TenantModel.Meta):
         indexes = [

@@ -33,7 +33,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='conversation',
             name='response_time_us',
-            field=models.BigIntegerField(blank=True, editable=False, null=True),
+            field=models.BigIntegerField(blank=True, editable=False, null=True, verbose_name='time to first response (microseconds)'),
         ),
         migrations.RunPython(derive_from_messages, migrations.RunPython.noop, elidable=True),
         migrations.AddIndex(

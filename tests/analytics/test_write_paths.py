@@ -1,0 +1,93 @@
+"""Every path that writes messages keeps what conversations derive from them exact (the
+import, with random data, is in test_properties.py)."""
+
+import io
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from django.core.management import call_command
+from django.test import Client
+from django.utils import timezone
+
+from apps.conversations.models import Conversation, Direction, Modality
+from apps.drafts.models import ChannelKind
+from apps.drafts.services import draft_record_delivery, draft_schedule
+from apps.organizations.models import Organization
+from tests.analytics.reference import assert_derived_exact
+from tests.conftest import Api
+from tests.factories import ConversationFactory, MessageFactory, ResponseDraftFactory
+
+pytestmark = pytest.mark.django_db
+
+T0 = datetime(2026, 3, 2, 10, tzinfo=UTC)
+MARCH = {"start_date": "2026-03-01", "end_date": "2026-04-01"}
+
+
+def test_a_delivered_draft_answers_the_conversation(
+    api: Api, org_path: str, organization: Organization
+) -> None:
+    conversation = ConversationFactory.create(organization=organization, start_at=T0)
+    MessageFactory.create(
+        conversation=conversation, direction=Direction.RECEIVED, modality=Modality.TEXT
+    )
+    before = api.get(org_path + "/analytics/conversations/response-rate", MARCH).json()
+    assert before["numConversationsRespondedTo"] == 0
+
+    draft = ResponseDraftFactory.create(conversation=conversation, modality=ChannelKind.TEXT)
+    draft_schedule(draft, send_at=T0 + timedelta(minutes=5))
+    draft_record_delivery(draft, sent_at=T0 + timedelta(minutes=5, seconds=30))
+
+    assert_derived_exact(organization)
+    conversation.refresh_from_db()
+    assert conversation.response_time_us == 330_000_000
+    assert api.get(org_path + "/analytics/conversations", MARCH).json()["responseTimeStats"] == {
+        "responseTime": 330,
+        "medianResponseTime": 330,
+        "p90ResponseTime": 330,
+    }
+
+
+def test_an_admin_edit_keeps_the_derived_columns(
+    admin_client: Client, organization: Organization
+) -> None:
+    conversation = ConversationFactory.create(organization=organization, start_at=T0)
+    MessageFactory.create(conversation=conversation, direction=Direction.RECEIVED)
+    MessageFactory.create(
+        conversation=conversation, direction=Direction.SENT, sent_at=T0 + timedelta(hours=1)
+    )
+    earlier = timezone.localtime(T0 - timedelta(days=1))
+    response = admin_client.post(
+        f"/admin/conversations/conversation/{conversation.pk}/change/",
+        {
+            "contact": conversation.contact_id,
+            "agent": conversation.agent_id or "",
+            "folder": "archive",
+            "is_read": "on",
+            "start_at_0": earlier.strftime("%Y-%m-%d"),
+            "start_at_1": earlier.strftime("%H:%M:%S"),
+            # The derived columns are not in the form; posting them changes nothing.
+            "first_inbound_at": "2020-01-01",
+            "response_time_us": "1",
+            "messages-TOTAL_FORMS": "0",
+            "messages-INITIAL_FORMS": "0",
+            "messages-MIN_NUM_FORMS": "0",
+            "messages-MAX_NUM_FORMS": "1000",
+        },
+    )
+    assert response.status_code == 302
+    assert_derived_exact(organization)
+    conversation.refresh_from_db()
+    assert conversation.folder == "archive"
+    assert conversation.response_time_us == 3_600_000_000
+    page = admin_client.get(f"/admin/conversations/conversation/{conversation.pk}/change/")
+    assert "Time to first response (microseconds)" in page.content.decode()
+
+
+def test_the_demo_seed_derives_every_conversation() -> None:
+    call_command("seed_demo", "--messages", "3000", stdout=io.StringIO(), stderr=io.StringIO())
+    organization = Organization.objects.get()
+    assert assert_derived_exact(organization) > 300
+    conversations = Conversation.objects.for_org(organization)
+    assert conversations.exclude(first_inbound_at=None).exclude(response_time_us=None).exists()
+    assert conversations.filter(first_inbound_at=None).exists()  # started by an agent
+    assert conversations.exclude(first_inbound_at=None).filter(response_time_us=None).exists()
