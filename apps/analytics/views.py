@@ -35,37 +35,30 @@ class ConversationAnalyticsViewSet(OrganizationScopedViewSet):
     """Analytics of the organization's conversations in a window: all four blocks together,
     or one of them unwrapped."""
 
+    def answer(self, serializer: type, block: str | None) -> Response:
+        window = window_from(self.request)
+        if block is None:
+            found = selectors.conversation_analytics(organization=self.organization, window=window)
+        else:
+            found = selectors.breakout(block, organization=self.organization, window=window)
+        return Response(serializer(found).data)
+
     @documented(ConversationAnalyticsSerializer)
     def combined(self, request: Request, **kwargs: Any) -> Response:
-        analytics = selectors.conversation_analytics(
-            organization=self.organization, window=window_from(request)
-        )
-        return Response(ConversationAnalyticsSerializer(analytics).data)
+        return self.answer(ConversationAnalyticsSerializer, None)
 
     @documented(ResponseRateSerializer)
     def response_rate(self, request: Request, **kwargs: Any) -> Response:
-        firsts = selectors.first_inbounds(
-            organization=self.organization, window=window_from(request)
-        )
-        return Response(ResponseRateSerializer(selectors.response_rate(firsts)).data)
+        return self.answer(ResponseRateSerializer, "response_rate")
 
     @documented(ResponseTimeSerializer)
     def response_time(self, request: Request, **kwargs: Any) -> Response:
-        window = window_from(request)
-        firsts = selectors.first_inbounds(organization=self.organization, window=window)
-        stats = selectors.response_time(
-            organization=self.organization, window=window, firsts=firsts
-        )
-        return Response(ResponseTimeSerializer(stats).data)
+        return self.answer(ResponseTimeSerializer, "response_time")
 
     @documented(VolumeSerializer)
     def volume(self, request: Request, **kwargs: Any) -> Response:
-        stats = selectors.volume(organization=self.organization, window=window_from(request))
-        return Response(VolumeSerializer(stats).data)
+        return self.answer(VolumeSerializer, "volume")
 
     @documented(ModalitySerializer)
     def modality(self, request: Request, **kwargs: Any) -> Response:
-        firsts = selectors.first_inbounds(
-            organization=self.organization, window=window_from(request)
-        )
-        return Response(ModalitySerializer(selectors.modality_counts(firsts)).data)
+        return self.answer(ModalitySerializer, "modality")

@@ -63,6 +63,11 @@ class Conversation(TenantModel):
                 ],
                 name="conversation_first_inbound",
             ),
+            # A window's response time at a rank, within one response band (apps/analytics).
+            models.Index(
+                fields=["organization", "response_time_us", "first_inbound_at"],
+                name="conversation_response_time",
+            ),
             models.Index(
                 fields=["organization", "-start_at", "-id"], name="conversation_newest_first"
             ),

@@ -8,6 +8,8 @@ from datetime import datetime, timedelta
 from fractions import Fraction
 from typing import Any
 
+from apps.analytics import rollup
+from apps.analytics.models import DailyResponseBand, HourlyTotals
 from apps.conversations.models import Conversation, Message
 from apps.organizations.models import Organization
 
@@ -143,3 +145,29 @@ def assert_derived_exact(organization: Organization) -> int:
     wrong = {pk: (stored[pk], expected[pk]) for pk in expected if stored[pk] != expected[pk]}
     assert not wrong, wrong
     return len(expected)
+
+
+def assert_rollups_exact(organization: Organization) -> None:
+    """The rollups the database's triggers kept equal the rollups recomputed from scratch
+    (rows and counters that are zero left out)."""
+    hours, bands = rollup.rebuild(
+        Conversation.objects.for_org(organization), Message.objects.for_org(organization)
+    )
+    counters = [f.name for f in HourlyTotals._meta.concrete_fields][3:]  # after id, org, hour
+
+    def nonzero(totals: dict[str, int]) -> dict[str, int]:
+        return {name: value for name, value in totals.items() if value}
+
+    kept = {
+        (row.organization_id, row.hour): nonzero({name: getattr(row, name) for name in counters})
+        for row in HourlyTotals.objects.filter(organization=organization)
+    }
+    assert {k: v for k, v in kept.items() if v} == {
+        k: nonzero(v) for k, v in hours.items() if nonzero(v)
+    }
+    kept_bands = {
+        (row.organization_id, row.day, row.band): row.conversations
+        for row in DailyResponseBand.objects.filter(organization=organization)
+        if row.conversations
+    }
+    assert kept_bands == bands

@@ -24,7 +24,7 @@ from apps.keys.services import api_key_create
 from apps.organizations.models import Organization
 from hyperrep.api import ids
 from tests.analytics import reference
-from tests.analytics.reference import Msg, Thread, assert_derived_exact
+from tests.analytics.reference import Msg, Thread, assert_derived_exact, assert_rollups_exact
 from tests.conftest import Api
 from tests.factories import ContactFactory, OrganizationFactory
 
@@ -99,15 +99,31 @@ def answers(organization: Organization, window: list[datetime]) -> dict[str, Any
     return combined
 
 
+def change(organization: Organization, edits: st.DataObject) -> None:
+    """Delete some messages and move others in time or direction, statement by statement,
+    then derive the conversations again, as a write path does."""
+    pks = list(Message.objects.for_org(organization).values_list("pk", flat=True))
+    if not pks:
+        return
+    chosen = edits.draw(st.lists(st.sampled_from(pks), unique=True, max_size=4))
+    Message.objects.filter(pk__in=chosen[:2]).delete()
+    for pk in chosen[2:]:
+        direction, _modality, sent_at = edits.draw(messages)
+        Message.objects.filter(pk=pk).update(direction=direction, sent_at=sent_at)
+    conversations_touch(Conversation.objects.for_org(organization))
+
+
 @PROPERTY
-@given(mine=data, theirs=data, window=windows)
+@given(mine=data, theirs=data, window=windows, edits=st.data())
 def test_every_figure_equals_the_reference(
-    db: None, mine: list[Any], theirs: list[Any], window: list[datetime]
+    db: None, mine: list[Any], theirs: list[Any], window: list[datetime], edits: st.DataObject
 ) -> None:
     organization, other = OrganizationFactory.create(), OrganizationFactory.create()
     write(organization, mine)
     write(other, theirs)  # never counted in the first organization's figures
+    change(organization, edits)
     assert_derived_exact(organization)
+    assert_rollups_exact(organization)
     assert answers(organization, window) == expected_of(organization, window)
 
 
@@ -192,6 +208,7 @@ def test_imports_and_reimports_keep_the_derived_columns_exact(
     import_lines(tmp_path / "first.jsonl", lines(organization_id, first, {}))
     organization = Organization.objects.get(public_id=organization_id)
     assert_derived_exact(organization)
+    assert_rollups_exact(organization)
 
     # The same ids again, with messages changed in place and moved between conversations.
     changed = [
@@ -205,6 +222,7 @@ def test_imports_and_reimports_keep_the_derived_columns_exact(
     import_lines(tmp_path / "second.jsonl", lines(organization_id, changed, moves))
     assert Contact.objects.for_org(organization).count() == 1
     assert_derived_exact(organization)
+    assert_rollups_exact(organization)
     assert answers(organization, window) == expected_of(organization, window)
 
 

@@ -13,7 +13,7 @@ from apps.conversations.models import Conversation, Direction, Modality
 from apps.drafts.models import ChannelKind
 from apps.drafts.services import draft_record_delivery, draft_schedule
 from apps.organizations.models import Organization
-from tests.analytics.reference import assert_derived_exact
+from tests.analytics.reference import assert_derived_exact, assert_rollups_exact
 from tests.conftest import Api
 from tests.factories import ConversationFactory, MessageFactory, ResponseDraftFactory
 
@@ -38,6 +38,7 @@ def test_a_delivered_draft_answers_the_conversation(
     draft_record_delivery(draft, sent_at=T0 + timedelta(minutes=5, seconds=30))
 
     assert_derived_exact(organization)
+    assert_rollups_exact(organization)
     conversation.refresh_from_db()
     assert conversation.response_time_us == 330_000_000
     assert api.get(org_path + "/analytics/conversations", MARCH).json()["responseTimeStats"] == {
@@ -76,6 +77,7 @@ def test_an_admin_edit_keeps_the_derived_columns(
     )
     assert response.status_code == 302
     assert_derived_exact(organization)
+    assert_rollups_exact(organization)
     conversation.refresh_from_db()
     assert conversation.folder == "archive"
     assert conversation.response_time_us == 3_600_000_000
@@ -87,6 +89,7 @@ def test_the_demo_seed_derives_every_conversation() -> None:
     call_command("seed_demo", "--messages", "3000", stdout=io.StringIO(), stderr=io.StringIO())
     organization = Organization.objects.get()
     assert assert_derived_exact(organization) > 300
+    assert_rollups_exact(organization)
     conversations = Conversation.objects.for_org(organization)
     assert conversations.exclude(first_inbound_at=None).exclude(response_time_us=None).exists()
     assert conversations.filter(first_inbound_at=None).exists()  # started by an agent

@@ -41,6 +41,10 @@ class Migration(migrations.Migration):
             index=models.Index(fields=['organization', 'first_inbound_at', 'first_inbound_modality', 'response_time_us'], name='conversation_first_inbound'),
         ),
         migrations.AddIndex(
+            model_name='conversation',
+            index=models.Index(fields=['organization', 'response_time_us', 'first_inbound_at'], name='conversation_response_time'),
+        ),
+        migrations.AddIndex(
             model_name='message',
             index=models.Index(fields=['organization', 'sent_at', 'direction'], name='message_by_sent_at'),
         ),
