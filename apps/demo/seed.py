@@ -331,15 +331,18 @@ class _Seeder:
                 for message, link in thread.links:
                     link["message_id"] = message["id"]
             insert_rows(TrackedLink, [link for t in threads for _m, link in t.links])
-            conversations_touch(
-                Conversation.objects.filter(pk__in=[t.conversation["id"] for t in threads])
-            )
             for thread in threads:
                 self._remember(thread, sales)
             done = messages - remaining
             if self.progress is not None and done - reported >= 100_000:
                 self.progress(f"{done:,} of {messages:,} messages")
                 reported = done
+        if connection.vendor == "postgresql":
+            # Statistics of the rows just written, so that the UPDATE below probes each
+            # conversation's messages by index (ANALYZE sees this transaction's own rows).
+            with connection.cursor() as cursor:
+                cursor.execute(f"ANALYZE {Message._meta.db_table}, {Conversation._meta.db_table}")
+        conversations_touch(Conversation.objects.filter(organization_id=self.org_pk))
 
     def _remember(self, thread: "_Thread", sales: int) -> None:
         contact, conversation = thread.contact, thread.conversation
