@@ -6,16 +6,23 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.core.management import call_command
+from django.db.models import Sum
 from django.test import Client
 from django.utils import timezone
 
+from apps.analytics.models import DailyResponseBand, HourlyTotals
 from apps.conversations.models import Conversation, Direction, Modality
 from apps.drafts.models import ChannelKind
 from apps.drafts.services import draft_record_delivery, draft_schedule
 from apps.organizations.models import Organization
 from tests.analytics.reference import assert_derived_exact, assert_rollups_exact
 from tests.conftest import Api
-from tests.factories import ConversationFactory, MessageFactory, ResponseDraftFactory
+from tests.factories import (
+    ConversationFactory,
+    MessageFactory,
+    OrganizationFactory,
+    ResponseDraftFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -94,3 +101,41 @@ def test_the_demo_seed_derives_every_conversation() -> None:
     assert conversations.exclude(first_inbound_at=None).exclude(response_time_us=None).exists()
     assert conversations.filter(first_inbound_at=None).exists()  # started by an agent
     assert conversations.exclude(first_inbound_at=None).filter(response_time_us=None).exists()
+
+
+def test_deleting_a_conversation_takes_back_what_it_and_its_messages_added(
+    organization: Organization,
+) -> None:
+    kept, deleted = (
+        ConversationFactory.create(organization=organization, start_at=T0 + timedelta(minutes=m))
+        for m in (0, 1)
+    )
+    for conversation in (kept, deleted):
+        MessageFactory.create(conversation=conversation, direction=Direction.RECEIVED)
+        MessageFactory.create(
+            conversation=conversation, direction=Direction.SENT, sent_at=T0 + timedelta(hours=2)
+        )
+    deleted.delete()  # its messages go first (Django's cascade), then the conversation
+    assert_rollups_exact(organization)
+    assert HourlyTotals.objects.filter(organization=organization).aggregate(
+        started=Sum("conversations_started"), sent=Sum("messages_sent")
+    ) == {"started": 1, "sent": 1}
+
+
+def test_deleting_an_organization_deletes_its_rollups_only(organization: Organization) -> None:
+    other = OrganizationFactory.create()
+    for owner in (organization, other):
+        conversation = ConversationFactory.create(organization=owner, start_at=T0)
+        MessageFactory.create(conversation=conversation, direction=Direction.RECEIVED)
+        MessageFactory.create(
+            conversation=conversation, direction=Direction.SENT, sent_at=T0 + timedelta(seconds=9)
+        )
+    # A conversation's contact is protected, so an organization's conversations go first;
+    # their rollup rows stay, at zero, until the organization goes.
+    Conversation.objects.for_org(organization).delete()
+    assert HourlyTotals.objects.filter(organization=organization).exists()
+    organization.delete()
+    assert not HourlyTotals.objects.filter(organization_id=organization.pk).exists()
+    assert not DailyResponseBand.objects.filter(organization_id=organization.pk).exists()
+    assert DailyResponseBand.objects.filter(organization=other).exists()
+    assert_rollups_exact(other)
