@@ -19,7 +19,6 @@ Results go to bench/results/analytics.md. SECRET_KEY is random unless set.
 """
 
 import argparse
-import io
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -69,27 +68,17 @@ def main() -> None:
     lines += _plans(seeded, windows)
     lines += _loads(seeded, windows, args.seconds)
     lines.append(f"Whole run: {time.monotonic() - started:.0f} s.\n")
-    harness.RESULTS.mkdir(exist_ok=True)
-    (harness.RESULTS / "analytics.md").write_text("\n".join(lines))
-    harness.say(f"wrote {harness.RESULTS / 'analytics.md'}")
+    harness.write_report("analytics.md", lines)
 
 
 def _seed(messages: int) -> Seeded:
-    from django.core.management import call_command
     from django.db import connection
     from django.utils import timezone
 
     from apps.conversations.models import Conversation, Message
-    from apps.keys.models import ApiKey
 
-    began = time.monotonic()
-    out = io.StringIO()
-    call_command("seed_demo", "--messages", str(messages), stdout=out)
-    seed_seconds = time.monotonic() - began
+    organization, api_key, seed_seconds = harness.seed_demo(messages)
     now = timezone.now().replace(microsecond=0)
-    api_key = out.getvalue().strip().splitlines()[-1]
-    organization = ApiKey.objects.get(prefix=api_key[4:12]).organizations.get()
-    harness.say(f"seeded {messages} messages in {seed_seconds:.0f} s")
     with connection.cursor() as cursor:
         cursor.execute("VACUUM (ANALYZE)")
     return Seeded(

@@ -28,7 +28,6 @@ from typing import Any
 from bench import harness, load
 from bench.seed_contacts import LARGE, NEWEST, Seeded
 
-RESULTS = harness.RESULTS
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/hyperrep_bench"
 WALK_LIMIT = 50
 WALK_PAGES = 2000
@@ -58,9 +57,7 @@ def main() -> None:
     lines += _profile(seeded)
     lines += _tie_pages(seeded)
     lines.append(f"Whole run: {time.monotonic() - started:.0f} s.\n")
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "contacts_list.md").write_text("\n".join(lines))
-    harness.say(f"wrote {RESULTS / 'contacts_list.md'}")
+    harness.write_report("contacts_list.md", lines)
 
 
 # -- 2. page 1 against page 2,000 ---------------------------------------------------------------

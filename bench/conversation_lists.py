@@ -19,7 +19,6 @@ Results go to bench/results/conversation_lists.md. SECRET_KEY is random unless s
 """
 
 import argparse
-import io
 import time
 from dataclasses import dataclass
 from datetime import timedelta
@@ -77,13 +76,10 @@ def main() -> None:
             )
             lines += [f"## Load: `{label}`\n", *out, ""]
     lines.append(f"Whole run: {time.monotonic() - started:.0f} s.\n")
-    harness.RESULTS.mkdir(exist_ok=True)
-    (harness.RESULTS / "conversation_lists.md").write_text("\n".join(lines))
-    harness.say(f"wrote {harness.RESULTS / 'conversation_lists.md'}")
+    harness.write_report("conversation_lists.md", lines)
 
 
 def _seed(messages: int) -> Seeded:
-    from django.core.management import call_command
     from django.db import connection, transaction
     from django.db.models import Count
 
@@ -91,16 +87,9 @@ def _seed(messages: int) -> Seeded:
     from apps.conversations.services import conversations_touch
     from apps.drafts.models import DraftStatus, ResponseDraft
     from apps.drafts.services import response_draft_create
-    from apps.keys.models import ApiKey
     from hyperrep.api import ids
 
-    began = time.monotonic()
-    out = io.StringIO()
-    call_command("seed_demo", "--messages", str(messages), stdout=out)
-    seed_seconds = time.monotonic() - began
-    api_key = out.getvalue().strip().splitlines()[-1]
-    organization = ApiKey.objects.get(prefix=api_key[4:12]).organizations.get()
-    harness.say(f"seeded {messages} messages in {seed_seconds:.0f} s")
+    organization, api_key, seed_seconds = harness.seed_demo(messages)
 
     conversations = Conversation.objects.for_org(organization)
     template = conversations.order_by("start_at", "id").first()

@@ -1,10 +1,11 @@
-"""What every end-to-end benchmark here shares: a throwaway PostgreSQL database, gunicorn on a
-free loopback port, API-against-floor load rounds, EXPLAIN with a round-trip median, and the
-report's header line. The scripts (contacts_list.py, conversation_lists.py) say what they
-measure; this says how.
+"""What every end-to-end benchmark here shares: a throwaway PostgreSQL database, the demo
+organization, gunicorn on a free loopback port, API-against-floor load rounds, EXPLAIN with a
+round-trip median, and the report. The scripts (contacts_list.py, conversation_lists.py,
+analytics.py) say what they measure; this says how.
 """
 
 import http.client
+import io
 import json
 import logging
 import os
@@ -70,6 +71,29 @@ def fresh_django(default_database_url: str) -> None:
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)
+
+
+def seed_demo(messages: int) -> tuple[Any, str, float]:
+    """`manage.py seed_demo --messages N` in this process: the demo organization, its API
+    key and the seconds the seeding took."""
+    from django.core.management import call_command
+
+    from apps.keys.models import ApiKey
+
+    began = time.monotonic()
+    out = io.StringIO()
+    call_command("seed_demo", "--messages", str(messages), stdout=out)
+    seconds = time.monotonic() - began
+    api_key = out.getvalue().strip().splitlines()[-1]
+    organization = ApiKey.objects.get(prefix=api_key[4:12]).organizations.get()
+    say(f"seeded {messages} messages in {seconds:.0f} s")
+    return organization, api_key, seconds
+
+
+def write_report(name: str, lines: list[str]) -> None:
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / name).write_text("\n".join(lines))
+    say(f"wrote {RESULTS / name}")
 
 
 def explain(query: str, repeats: int = EXPLAIN_REPEATS) -> tuple[str, float]:
