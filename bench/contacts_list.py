@@ -71,7 +71,8 @@ def _page_costs(seeded: Seeded) -> list[str]:
     # The keyset walk lands on the rows OFFSET would (99,951..100,000), so on the right page.
     offset = (WALK_PAGES - 1) * WALK_LIMIT
     expected = list(
-        Contact.objects.filter(organization__public_id=seeded.organization_id)
+        Contact.objects.unscoped()
+        .filter(organization__public_id=seeded.organization_id)
         .order_by("-created_at", "-id")
         .values_list("public_id", flat=True)[offset : offset + WALK_LIMIT]
     )

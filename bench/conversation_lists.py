@@ -87,7 +87,7 @@ def _seed(messages: int) -> Seeded:
     from apps.conversations.services import conversations_touch
     from apps.drafts.models import DraftStatus, ResponseDraft
     from apps.drafts.services import response_draft_create
-    from hyperrep.api import ids
+    from hyperrep import ids
 
     organization, api_key, seed_seconds = harness.seed_demo(messages)
 
@@ -127,7 +127,7 @@ def _seed(messages: int) -> Seeded:
             for number, message in enumerate(rows)
             if message.direction == "sent"
         )
-        conversations_touch(Conversation.objects.filter(pk=long.pk))
+        conversations_touch(Conversation.objects.unscoped().filter(pk=long.pk))
         # Reply drafts in other conversations, so that the drafts table is not small enough
         # to read whole: a superseded and a pending draft in every other conversation.
         ResponseDraft.objects.bulk_create(

@@ -43,7 +43,7 @@ import psycopg
 from psycopg import sql
 
 from bench import harness
-from hyperrep.api.jsonb import canonical
+from hyperrep.jsonb import canonical
 
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/hyperrep_bench_import"
 SEED = 20_261_125

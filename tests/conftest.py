@@ -2,31 +2,11 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from rest_framework.test import APIClient
 
 from apps.keys.services import api_key_create
 from apps.organizations.models import Organization
 from tests.factories import OrganizationFactory
-
-
-class Api:
-    """An API client for one key: `api.get(path)` with paths relative to /api/v2."""
-
-    def __init__(self, key: str | None) -> None:
-        self.client = APIClient()
-        self.key = key
-
-    def _headers(self, key: str | None) -> dict[str, str]:
-        return {"X-API-KEY": key} if key is not None else {}
-
-    def get(self, path: str, params: dict[str, Any] | None = None, **extra: Any) -> Any:
-        headers = self._headers(extra.pop("key", self.key))
-        return self.client.get(f"/api/v2{path}", params or {}, headers=headers, **extra)
-
-    def post(self, path: str, body: Any = None, **extra: Any) -> Any:
-        headers = self._headers(extra.pop("key", self.key))
-        extra.setdefault("format", "json")
-        return self.client.post(f"/api/v2{path}", body, headers=headers, **extra)
+from tests.helpers import Api
 
 
 @pytest.fixture
@@ -60,11 +40,3 @@ def api(api_key: str) -> Api:
 @pytest.fixture
 def org_path(organization: Organization) -> str:
     return f"/organizations/{organization.public_id}"
-
-
-def detail(response: Any) -> str:
-    """The `detail` of an error response, after checking the error shape."""
-    body = response.json()
-    assert set(body) == {"detail"}, body
-    assert isinstance(body["detail"], str)
-    return body["detail"]

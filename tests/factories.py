@@ -11,9 +11,9 @@ from apps.companies.models import Company
 from apps.contacts.models import Contact
 from apps.conversations.models import Conversation, Direction, Message, Modality, TrackedLink
 from apps.conversations.services import conversations_touch
-from apps.drafts.models import Channel, ChannelKind, MessageDraft, ResponseDraft
-from apps.organizations.models import Organization
-from apps.sales.models import Sale, SaleStatus, SaleStatusChange
+from apps.drafts.models import MessageDraft, ResponseDraft
+from apps.organizations.models import Channel, ChannelKind, Organization
+from apps.sales.models import Sale, SaleContact, SaleConversation, SaleStatus, SaleStatusChange
 
 
 class OrganizationFactory(factory.django.DjangoModelFactory[Organization]):
@@ -100,7 +100,11 @@ class MessageFactory(factory.django.DjangoModelFactory[Message]):
     @factory.post_generation
     def touch_conversation(message: Message, create: bool, extracted: Any, **kwargs: Any) -> None:
         if create:
-            conversations_touch(Conversation.objects.filter(pk=message.conversation_id))
+            conversations_touch(
+                Conversation.objects.for_org(message.organization_id).filter(
+                    pk=message.conversation_id
+                )
+            )
             message.conversation.refresh_from_db(fields=DERIVED)
 
 
@@ -147,6 +151,29 @@ class SaleFactory(factory.django.DjangoModelFactory[Sale]):
                 status=SaleStatus.QUOTE_SENT,
                 changed_at=sale.created_at,
             )
+
+
+class SaleContactFactory(factory.django.DjangoModelFactory[SaleContact]):
+    class Meta:
+        model = SaleContact
+
+    organization = factory.SelfAttribute("sale.organization")
+    sale = factory.SubFactory(SaleFactory)
+    contact = factory.SubFactory(
+        ContactFactory, organization=factory.SelfAttribute("..organization")
+    )
+    is_primary = False
+
+
+class SaleConversationFactory(factory.django.DjangoModelFactory[SaleConversation]):
+    class Meta:
+        model = SaleConversation
+
+    organization = factory.SelfAttribute("sale.organization")
+    sale = factory.SubFactory(SaleFactory)
+    conversation = factory.SubFactory(
+        ConversationFactory, organization=factory.SelfAttribute("..organization")
+    )
 
 
 class ResponseDraftFactory(factory.django.DjangoModelFactory[ResponseDraft]):

@@ -1,7 +1,7 @@
 from django.contrib import admin
 
 from apps.agents.models import Agent
-from apps.organizations.admin import TenantAdmin
+from hyperrep.tenancy.admin import TenantAdmin
 
 
 @admin.register(Agent)

@@ -1,11 +1,11 @@
 from django.db import models
 from django.utils import timezone
 
-from apps.organizations.models import TenantModel
-from hyperrep.api import ids
+from hyperrep import ids
+from hyperrep.tenancy.models import PublicIdModel
 
 
-class Agent(TenantModel):
+class Agent(PublicIdModel):
     """One of the organization's sales reps. Created in the admin or by import."""
 
     public_id = ids.PublicIdField(prefix="agt")
@@ -13,7 +13,7 @@ class Agent(TenantModel):
     email = models.EmailField(max_length=254, null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 
-    class Meta(TenantModel.Meta):
+    class Meta(PublicIdModel.Meta):
         indexes = [models.Index(fields=["organization", "name", "id"], name="agent_by_name")]
 
     def __str__(self) -> str:

@@ -1,5 +1,6 @@
 from apps.agents.models import Agent
-from apps.organizations.models import Organization, TenantQuerySet
+from apps.organizations.models import Organization
+from hyperrep.tenancy.models import TenantQuerySet
 
 
 def agent_list(*, organization: Organization) -> TenantQuerySet:

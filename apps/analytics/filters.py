@@ -2,23 +2,18 @@
 `end_date` (exclusive), both required, in order, and neither later than the server's clock."""
 
 from datetime import datetime
-from typing import NamedTuple
 
 from django import forms
 from django.utils import timezone
 from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 
+from apps.analytics.selectors import DateWindow
 from hyperrep.api.dates import check_window
-from hyperrep.api.exceptions import InvalidValue
 from hyperrep.api.filters import InstantField, check_query_string
+from hyperrep.errors import InvalidValue
 
 FUTURE = "start_date and end_date cannot be in the future"
-
-
-class DateWindow(NamedTuple):
-    start: datetime
-    end: datetime
 
 
 def window_from(request: Request) -> DateWindow:

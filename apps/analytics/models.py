@@ -1,27 +1,27 @@
 """Rollups of conversations and messages by time, so that a window's figures sum a few
 thousand rows instead of reading every message (rollup.py keeps them exact).
 
-They are tenant rows: each carries its organization, and every unique key leads with it. The
-organization is a plain column (no foreign-key constraint): the database's own triggers write
-these rows while Django deletes an organization's messages, in an order Django chooses; the
-rows of a deleted organization are removed after it (apps.py).
+They are tenant rows (hyperrep.tenancy): each carries its organization, and every unique key
+leads with it. The organization is a plain column (no foreign-key constraint): the database's
+own triggers write these rows while Django deletes an organization's messages, in an order
+Django chooses; the rows of a deleted organization are removed after it (apps.py).
 """
 
 from django.db import models
 
-from apps.organizations.models import Organization
+from hyperrep.tenancy.models import TenantModel
 
 
-class Rollup(models.Model):
+class Rollup(TenantModel):
     organization = models.ForeignKey(
-        Organization,
+        "organizations.Organization",
         on_delete=models.DO_NOTHING,
         db_constraint=False,
         db_index=False,
         related_name="+",
     )
 
-    class Meta:
+    class Meta(TenantModel.Meta):
         abstract = True
 
 

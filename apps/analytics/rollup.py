@@ -349,5 +349,5 @@ def rebuild(
 
 def forget_organization(sender: Any, instance: Any, **kwargs: Any) -> None:
     """An organization was deleted: so are its rollups (a signal receiver, apps.py)."""
-    HourlyTotals.objects.filter(organization_id=instance.pk).delete()
-    DailyResponseBand.objects.filter(organization_id=instance.pk).delete()
+    HourlyTotals.objects.for_org(instance.pk).delete()
+    DailyResponseBand.objects.for_org(instance.pk).delete()

@@ -15,17 +15,23 @@ never through a float.
 from collections.abc import Callable
 from dataclasses import dataclass, fields
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.db.models import Count, Q, Sum
 
 from apps.analytics import rollup
-from apps.analytics.filters import DateWindow
 from apps.analytics.models import DailyResponseBand, HourlyTotals
 from apps.conversations.models import Conversation, Direction, Message, Modality
 from apps.organizations.models import Organization
 
 MICROSECONDS = 1_000_000
+
+
+class DateWindow(NamedTuple):
+    """[start, end): start inclusive, end exclusive."""
+
+    start: datetime
+    end: datetime
 
 
 @dataclass(frozen=True)
@@ -125,9 +131,11 @@ def totals(*, organization: Organization, window: DateWindow) -> Totals:
     result = Totals()
     if hours is not None:
         names = [field.name for field in fields(Totals)]
-        summed = HourlyTotals.objects.filter(
-            organization=organization, hour__gte=hours.start, hour__lt=hours.end
-        ).aggregate(**{name: Sum(name, default=0) for name in names})
+        summed = (
+            HourlyTotals.objects.for_org(organization)
+            .filter(hour__gte=hours.start, hour__lt=hours.end)
+            .aggregate(**{name: Sum(name, default=0) for name in names})
+        )
         result = Totals(**summed)
     if ends:
         _add_rows(result, organization, ends)
@@ -171,9 +179,8 @@ def _band_counts(organization: Organization, window: DateWindow) -> dict[int, in
     counts: dict[int, int] = {}
     if days is not None:
         counts = dict(
-            DailyResponseBand.objects.filter(
-                organization=organization, day__gte=days.start, day__lt=days.end
-            )
+            DailyResponseBand.objects.for_org(organization)
+            .filter(day__gte=days.start, day__lt=days.end)
             .values("band")
             .annotate(count=Sum("conversations"))
             .order_by()

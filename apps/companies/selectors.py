@@ -1,7 +1,8 @@
 from django.db.models import F
 
 from apps.companies.models import Company
-from apps.organizations.models import Organization, TenantQuerySet
+from apps.organizations.models import Organization
+from hyperrep.tenancy.models import TenantQuerySet
 
 
 def company_list(*, organization: Organization) -> TenantQuerySet:

@@ -3,7 +3,7 @@ from django.db.models import QuerySet, Value
 from django.db.models.functions import Lower
 
 from apps.contacts.models import Contact
-from hyperrep.api import ids
+from hyperrep import ids
 from hyperrep.api.filters import FilterSet
 
 

@@ -1,15 +1,14 @@
-from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
 
 from apps.companies.models import Company
-from apps.organizations.models import TenantModel
-from hyperrep.api import ids
-from hyperrep.api.jsonb import JSONField
+from hyperrep import ids
+from hyperrep.jsonb import JSONField
+from hyperrep.tenancy.models import PublicIdModel
 
 
-class Contact(TenantModel):
+class Contact(PublicIdModel):
     """A person the organization talks to. Emails need not be unique (imports have
     duplicates); lookups by email are case-insensitive and indexed."""
 
@@ -24,7 +23,7 @@ class Contact(TenantModel):
     custom_fields = JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 
-    class Meta(TenantModel.Meta):
+    class Meta(PublicIdModel.Meta):
         indexes = [
             models.Index(
                 fields=["organization", "-created_at", "-id"], name="contact_newest_first"
@@ -45,11 +44,6 @@ class Contact(TenantModel):
                 name="contact_by_company",
             ),
         ]
-
-    def clean(self) -> None:
-        # The admin's guard; API services resolve related ids through for_org() instead.
-        if self.company is not None and self.company.organization_id != self.organization_id:
-            raise ValidationError({"company": "Company of another organization."})
 
     def __str__(self) -> str:
         return self.name or self.email or self.phone_number or self.public_id

@@ -1,7 +1,8 @@
 from django.db.models import F
 
 from apps.contacts.models import Contact
-from apps.organizations.models import Organization, TenantQuerySet
+from apps.organizations.models import Organization
+from hyperrep.tenancy.models import TenantQuerySet
 
 
 def contact_list(*, organization: Organization) -> TenantQuerySet:

@@ -2,14 +2,14 @@ from typing import Any
 
 from django.contrib import admin
 from django.db.models import QuerySet
-from django.forms import BaseInlineFormSet, ModelForm
+from django.forms import ModelForm
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html
 
 from apps.conversations.models import Conversation, Message, TrackedLink
 from apps.conversations.services import conversations_touch
-from apps.organizations.admin import TenantAdmin
+from hyperrep.tenancy.admin import ReadOnlyInline, TenantAdmin, TenantInlineFormSet
 
 # The ignores below: mypy reads TenantAdmin's tuples as fixed-length types.
 
@@ -24,29 +24,13 @@ def preview(text: str | None) -> str:
     return line if len(line) <= PREVIEW_LENGTH else line[: PREVIEW_LENGTH - 1] + "…"
 
 
-class FirstMessagesFormSet(BaseInlineFormSet):
+class FirstMessagesFormSet(TenantInlineFormSet):
     """The conversation's first messages only: one thread can hold thousands."""
 
     def get_queryset(self) -> QuerySet[Message]:
         if not hasattr(self, "_queryset"):
             self._queryset = super().get_queryset()[:INLINE_MESSAGES]
         return self._queryset
-
-
-class ReadOnlyInline(admin.TabularInline):
-    """Rows shown on their parent's page, never written there."""
-
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 class MessageInline(ReadOnlyInline):
@@ -88,7 +72,6 @@ class ConversationAdmin(TenantAdmin):
     list_select_related = ("organization", "contact", "agent")
     search_fields = ("public_id__exact",)  # ids are case-sensitive
     show_full_result_count = False  # one COUNT per page is enough on millions of rows
-    raw_id_fields = ("contact", "agent")
     fields = (
         "organization",
         "public_id",
@@ -119,7 +102,11 @@ class ConversationAdmin(TenantAdmin):
         if conversation.pk is None:
             return ""
         url = reverse("admin:conversations_message_changelist")
-        count = Message.objects.filter(conversation=conversation).count()
+        count = (
+            Message.objects.for_org(conversation.organization_id)
+            .filter(conversation=conversation)
+            .count()
+        )
         shown = f" (the first {INLINE_MESSAGES} are below)" if count > INLINE_MESSAGES else ""
         return format_html(
             '<a href="{}?conversation__id__exact={}">{} messages</a>{}',
@@ -134,7 +121,7 @@ class ConversationAdmin(TenantAdmin):
     ) -> None:
         super().save_model(request, obj, form, change)
         # A new start_at is the last activity of a conversation without messages.
-        conversations_touch(Conversation.objects.filter(pk=obj.pk))
+        conversations_touch(Conversation.objects.for_org(obj.organization_id).filter(pk=obj.pk))
 
 
 class TrackedLinkInline(ReadOnlyInline):

@@ -1,14 +1,13 @@
 """Conversations with contacts, their messages and the links tracked in sent messages."""
 
-from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 
 from apps.agents.models import Agent
 from apps.contacts.models import Contact
-from apps.organizations.models import TenantModel
-from hyperrep.api import ids
-from hyperrep.api.jsonb import JSONField
+from hyperrep import ids
+from hyperrep.jsonb import JSONField
+from hyperrep.tenancy.models import PublicIdModel
 
 
 class Modality(models.TextChoices):
@@ -24,7 +23,7 @@ class Direction(models.TextChoices):
     SENT = "sent"  # to the contact
 
 
-class Conversation(TenantModel):
+class Conversation(PublicIdModel):
     """A thread with one contact.
 
     Some columns are derived from the messages, and every path that writes messages
@@ -51,7 +50,7 @@ class Conversation(TenantModel):
         "time to first response (microseconds)", null=True, blank=True, editable=False
     )
 
-    class Meta(TenantModel.Meta):
+    class Meta(PublicIdModel.Meta):
         indexes = [
             # Analytics of a window: one range scan that reads nothing but the index.
             models.Index(
@@ -89,18 +88,11 @@ class Conversation(TenantModel):
             ),
         ]
 
-    def clean(self) -> None:
-        # The admin's guard; API services resolve related ids through for_org() instead.
-        for relation in ("contact", "agent"):
-            related = getattr(self, relation)
-            if related is not None and related.organization_id != self.organization_id:
-                raise ValidationError({relation: f"{relation.title()} of another organization."})
-
     def __str__(self) -> str:
         return self.public_id
 
 
-class Message(TenantModel):
+class Message(PublicIdModel):
     public_id = ids.PublicIdField(prefix="msg")
     # No index of its own: (conversation, sent_at, id) below serves every lookup by it.
     conversation = models.ForeignKey(
@@ -122,7 +114,7 @@ class Message(TenantModel):
     cc_emails = JSONField(default=list, blank=True)
     bcc_emails = JSONField(default=list, blank=True)
 
-    class Meta(TenantModel.Meta):
+    class Meta(PublicIdModel.Meta):
         indexes = [
             models.Index(fields=["conversation", "sent_at", "id"], name="message_chronological"),
             # Analytics' message counts of a window, from the index alone.
@@ -139,7 +131,7 @@ class Message(TenantModel):
         return self.public_id
 
 
-class TrackedLink(TenantModel):
+class TrackedLink(PublicIdModel):
     """A link in a sent message whose clicks are counted."""
 
     public_id = ids.PublicIdField(prefix="lnk")
@@ -147,7 +139,7 @@ class TrackedLink(TenantModel):
     url = models.TextField()
     click_count = models.PositiveIntegerField(default=0)
 
-    class Meta(TenantModel.Meta):
+    class Meta(PublicIdModel.Meta):
         pass
 
     def __str__(self) -> str:

@@ -1,7 +1,8 @@
 from django.db.models import F, Prefetch
 
 from apps.conversations.models import Conversation, Message, TrackedLink
-from apps.organizations.models import Organization, TenantQuerySet
+from apps.organizations.models import Organization
+from hyperrep.tenancy.models import TenantQuerySet
 
 
 def conversation_list(*, organization: Organization) -> TenantQuerySet:

@@ -12,7 +12,7 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce
 
-from apps.conversations.models import Conversation, Direction
+from apps.conversations.models import Conversation, Direction, Message
 
 
 class Microseconds(Func):
@@ -35,12 +35,12 @@ class Microseconds(Func):
 def conversations_touch(conversations: QuerySet[Conversation]) -> None:
     """Recompute, in one UPDATE, the columns a conversation derives from its messages
     (models.Conversation): `last_activity_at` and the first inbound message, its modality
-    and the time to the first response (API.md section 10). Every path that writes
-    messages calls it in the same transaction.
+    and the time to the first response (the analytics definitions). Every path that writes
+    messages calls it in the same transaction, with the conversations already scoped.
 
-    It reads the message model through the queryset's, so that a migration can run it on
-    its historical models."""
-    messages = conversations.model._meta.get_field("messages").related_model._default_manager
+    The message subqueries are correlated with each conversation (OuterRef), so they read
+    only its own messages."""
+    messages = Message.objects
     received, sent = Direction.RECEIVED.value, Direction.SENT.value
     # Each is a probe of `message_chronological` (conversation, sent_at, id) per conversation,
     # where MIN/MAX ... GROUP BY would read every message of each.

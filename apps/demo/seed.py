@@ -27,11 +27,10 @@ from apps.contacts.models import Contact
 from apps.conversations.models import Conversation, Direction, Message, Modality, TrackedLink
 from apps.conversations.services import conversations_touch
 from apps.demo import content
-from apps.drafts.models import Channel, ChannelKind
 from apps.keys.services import api_key_create
-from apps.organizations.models import Organization
+from apps.organizations.models import Channel, ChannelKind, Organization
 from apps.sales.models import Sale, SaleContact, SaleConversation, SaleStatus, SaleStatusChange
-from hyperrep.api import ids
+from hyperrep import ids
 
 Row = dict[str, Any]  # column values of one row, by attribute name (`contact_id`, ...)
 
@@ -342,7 +341,7 @@ class _Seeder:
             # conversation's messages by index (ANALYZE sees this transaction's own rows).
             with connection.cursor() as cursor:
                 cursor.execute(f"ANALYZE {Message._meta.db_table}, {Conversation._meta.db_table}")
-        conversations_touch(Conversation.objects.filter(organization_id=self.org_pk))
+        conversations_touch(Conversation.objects.for_org(self.org_pk))
 
     def _remember(self, thread: "_Thread", sales: int) -> None:
         contact, conversation = thread.contact, thread.conversation

@@ -5,34 +5,9 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 
-from apps.drafts.models import Channel, Draft, IllegalTransition, MessageDraft, ResponseDraft
+from apps.drafts.models import Draft, IllegalTransition, MessageDraft, ResponseDraft
 from apps.drafts.services import draft_schedule
-from apps.organizations.admin import TenantAdmin
-
-
-class ChannelInline(admin.TabularInline):
-    """The organization's channels, on its own page: which kinds of drafts it may send."""
-
-    model = Channel
-    fields = ("kind", "enabled", "settings", "created_at")
-    readonly_fields = ("created_at",)
-    extra = 0
-    max_num = len(Channel._meta.get_field("kind").choices or ())
-
-
-@admin.register(Channel)
-class ChannelAdmin(admin.ModelAdmin):
-    list_display = ("kind", "organization", "enabled", "created_at")
-    list_filter = ("kind", "enabled")
-    list_select_related = ("organization",)
-    search_fields = ("organization__name", "organization__public_id")
-    autocomplete_fields = ("organization",)
-    readonly_fields = ("created_at",)
-
-    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
-        # A channel never moves to another organization, as tenant rows never do.
-        fields = tuple(super().get_readonly_fields(request, obj))
-        return (*fields, "organization") if obj is not None else fields
+from hyperrep.tenancy.admin import TenantAdmin
 
 
 class DraftAdmin(TenantAdmin):
@@ -85,7 +60,6 @@ class MessageDraftAdmin(DraftAdmin):
         "created_at",
     )
     search_fields = ("public_id", "to_email", "to_phone_number")
-    raw_id_fields = ("conversation", "contact")
 
 
 @admin.register(ResponseDraft)
@@ -99,4 +73,3 @@ class ResponseDraftAdmin(DraftAdmin):
         "created_at",
     )
     search_fields = ("public_id",)
-    raw_id_fields = ("conversation",)

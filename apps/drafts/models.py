@@ -1,4 +1,4 @@
-"""Drafts of outbound messages, and the channels they go out on.
+"""Drafts of outbound messages.
 
 A draft moves through a small state machine (`Draft.TRANSITIONS`): it waits for review
 (`pending`) or for delivery (`scheduled`); delivery makes it `sent` or `failed`; a pending
@@ -14,36 +14,10 @@ from django.utils import timezone
 
 from apps.contacts.models import Contact
 from apps.conversations.models import Conversation
-from apps.organizations.models import TenantModel
-from hyperrep.api import ids
-from hyperrep.api.jsonb import JSONField
-
-
-class ChannelKind(models.TextChoices):
-    EMAIL = "email"
-    TEXT = "text"
-
-
-class Channel(models.Model):
-    """How an organization sends one kind of message. Drafts of a kind the organization has
-    not enabled are refused."""
-
-    organization = models.ForeignKey(
-        "organizations.Organization", on_delete=models.CASCADE, related_name="channels"
-    )
-    kind = models.CharField(max_length=16, choices=ChannelKind.choices)
-    enabled = models.BooleanField(default=True)
-    # What the delivery worker needs (sender address, provider credentials reference, ...).
-    settings = JSONField(default=dict, blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
-
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["organization", "kind"], name="channel_one_per_kind")
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.kind} ({'enabled' if self.enabled else 'disabled'})"
+from apps.organizations.models import ChannelKind
+from hyperrep import ids
+from hyperrep.jsonb import JSONField
+from hyperrep.tenancy.models import PublicIdModel
 
 
 class DraftStatus(models.TextChoices):
@@ -58,7 +32,7 @@ class IllegalTransition(Exception):
     pass
 
 
-class Draft(TenantModel):
+class Draft(PublicIdModel):
     TRANSITIONS: ClassVar[dict[str, frozenset[str]]] = {
         DraftStatus.PENDING: frozenset({DraftStatus.SCHEDULED, DraftStatus.SUPERSEDED}),
         DraftStatus.SCHEDULED: frozenset({DraftStatus.SENT, DraftStatus.FAILED}),
@@ -84,7 +58,7 @@ class Draft(TenantModel):
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
 
-    class Meta(TenantModel.Meta):
+    class Meta(PublicIdModel.Meta):
         abstract = True
 
     def move_to(self, status: str) -> None:

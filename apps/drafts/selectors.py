@@ -3,12 +3,13 @@ from datetime import datetime
 from django.db.models import F
 
 from apps.conversations.models import Conversation, Message
-from apps.drafts.models import Channel, ChannelKind, Draft, DraftStatus, MessageDraft, ResponseDraft
-from apps.organizations.models import Organization, TenantQuerySet
+from apps.drafts.models import Draft, DraftStatus, MessageDraft, ResponseDraft
+from apps.organizations.models import Channel, ChannelKind, Organization
+from hyperrep.tenancy.models import TenantQuerySet
 
 
 def channel_is_enabled(*, organization: Organization, kind: str) -> bool:
-    return Channel.objects.filter(organization=organization, kind=kind, enabled=True).exists()
+    return Channel.objects.for_org(organization).filter(kind=kind, enabled=True).exists()
 
 
 def conversation_reply_modality(

@@ -2,8 +2,9 @@ from typing import Any
 
 from rest_framework import serializers
 
-from apps.drafts.models import ChannelKind, DraftStatus
+from apps.drafts.models import DraftStatus
 from apps.drafts.services import folder_slug
+from apps.organizations.models import ChannelKind
 from hyperrep.api.serializers import InputSerializer, OutputSerializer, PhoneNumberField
 
 MAX_COPIED = 50

@@ -19,10 +19,10 @@ from apps.contacts.models import Contact
 from apps.contacts.services import contact_create
 from apps.conversations.models import Conversation, Direction, Message
 from apps.conversations.services import conversations_touch
-from apps.drafts.models import ChannelKind, Draft, DraftStatus, MessageDraft, ResponseDraft
+from apps.drafts.models import Draft, DraftStatus, MessageDraft, ResponseDraft
 from apps.drafts.selectors import channel_is_enabled, conversation_reply_modality
-from apps.organizations.models import Organization
-from hyperrep.api.exceptions import InvalidValue
+from apps.organizations.models import ChannelKind, Organization
+from hyperrep.errors import InvalidValue
 
 FOLDER_SLUG_MAX_LENGTH = Conversation._meta.get_field("folder").max_length or 100
 NO_REPLY_CHANNEL = (
@@ -188,7 +188,7 @@ def response_draft_create(
 def _locked(draft: Draft) -> Draft:
     """The draft's row, locked for the rest of the transaction: two workers reporting on one
     draft take turns, and the second meets the state machine."""
-    return type(draft).objects.select_for_update().get(pk=draft.pk)
+    return type(draft).objects.for_org(draft.organization_id).select_for_update().get(pk=draft.pk)
 
 
 def _copy_status(source: Draft, target: Draft) -> None:
@@ -232,7 +232,9 @@ def draft_record_delivery(
         cc_emails=locked.cc_emails if is_email else [],
         bcc_emails=locked.bcc_emails if is_email else [],
     )
-    conversations_touch(Conversation.objects.filter(pk=locked.conversation_id))
+    conversations_touch(
+        Conversation.objects.for_org(locked.organization_id).filter(pk=locked.conversation_id)
+    )
     _copy_status(locked, draft)
     return message
 

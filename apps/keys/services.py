@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from apps.keys.models import ApiKey
 from apps.organizations.models import Organization
-from hyperrep.api.ids import BASE62
+from hyperrep.ids import BASE62
 
 KEY_FORMAT = re.compile(r"hrk_([A-Za-z0-9]{8})_([A-Za-z0-9]{32,128})")
 SECRET_LENGTH = 43

@@ -1,10 +1,20 @@
-from typing import Any, ClassVar
+from typing import Any
 
 from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from apps.organizations.models import Organization
+from apps.organizations.models import Channel, ChannelKind, Organization
+from hyperrep.tenancy.admin import TenantAdmin, TenantInline
+
+
+class ChannelInline(TenantInline):
+    """The organization's channels, on its own page: which kinds of drafts it may send."""
+
+    model = Channel
+    fields = ("kind", "enabled", "settings", "created_at")
+    readonly_fields = ("created_at",)
+    max_num = len(ChannelKind.choices)
 
 
 @admin.register(Organization)
@@ -16,9 +26,6 @@ class OrganizationAdmin(admin.ModelAdmin):
     actions = ("deactivate", "activate")
 
     def get_inlines(self, request: HttpRequest, obj: Any) -> Any:
-        # Imported here: the drafts admin builds on TenantAdmin, defined in this module.
-        from apps.drafts.admin import ChannelInline
-
         # Channels are configured on an organization that exists, not while creating one.
         return [ChannelInline] if obj is not None else []
 
@@ -31,16 +38,9 @@ class OrganizationAdmin(admin.ModelAdmin):
         queryset.update(is_active=True)
 
 
-class TenantAdmin(admin.ModelAdmin):
-    """Browse one model's rows per organization."""
-
-    # Any number of names: every subclass lists its own.
-    list_filter: ClassVar[tuple[str, ...]] = ("organization",)
-    list_select_related: ClassVar[tuple[str, ...]] = ("organization",)
-    readonly_fields: ClassVar[tuple[str, ...]] = ("public_id", "created_at")
-    autocomplete_fields = ("organization",)
-
-    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
-        # A row never moves to another organization: its relations would cross tenants.
-        fields = tuple(super().get_readonly_fields(request, obj))
-        return (*fields, "organization") if obj is not None else fields
+@admin.register(Channel)
+class ChannelAdmin(TenantAdmin):
+    list_display = ("kind", "organization", "enabled", "created_at")
+    list_filter = ("kind", "enabled")
+    search_fields = ("organization__name", "organization__public_id")
+    readonly_fields = ("created_at",)

@@ -2,8 +2,8 @@ from django.db.models import QuerySet
 
 from apps.keys.models import ApiKey
 from apps.organizations.models import Organization
-from hyperrep.api import ids
-from hyperrep.api.exceptions import ResourceNotFound
+from hyperrep import ids
+from hyperrep.errors import NotFound
 
 
 def organization_list(*, api_key: ApiKey) -> QuerySet[Organization]:
@@ -17,5 +17,5 @@ def organization_get(*, api_key: ApiKey, organization_id: str) -> Organization:
     public_id = ids.check(organization_id, prefix="org", name="organization_id")
     organization = organization_list(api_key=api_key).filter(public_id=public_id).first()
     if organization is None:
-        raise ResourceNotFound("Organization not found")
+        raise NotFound("Organization not found")
     return organization

@@ -3,7 +3,6 @@
 Draft sales exist internally (imported or made in the admin) and never appear in the API.
 """
 
-from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 
@@ -11,9 +10,9 @@ from apps.agents.models import Agent
 from apps.companies.models import Company
 from apps.contacts.models import Contact
 from apps.conversations.models import Conversation
-from apps.organizations.models import TenantModel
-from hyperrep.api import ids
-from hyperrep.api.jsonb import JSONField
+from hyperrep import ids
+from hyperrep.jsonb import JSONField
+from hyperrep.tenancy.models import PublicIdModel, TenantModel
 
 
 class SaleStatus(models.TextChoices):
@@ -23,7 +22,7 @@ class SaleStatus(models.TextChoices):
     LOST = "lost"
 
 
-class Sale(TenantModel):
+class Sale(PublicIdModel):
     public_id = ids.PublicIdField(prefix="sal")
     is_draft = models.BooleanField(default=False)
     company = models.ForeignKey(
@@ -38,12 +37,8 @@ class Sale(TenantModel):
     custom_fields = JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     last_activity_at = models.DateTimeField(default=timezone.now)
-    contacts = models.ManyToManyField(Contact, through="SaleContact", related_name="sales")
-    conversations = models.ManyToManyField(
-        Conversation, through="SaleConversation", related_name="sales"
-    )
 
-    class Meta(TenantModel.Meta):
+    class Meta(PublicIdModel.Meta):
         indexes = [
             models.Index(
                 fields=["organization", "-created_at", "-id"],
@@ -57,21 +52,11 @@ class Sale(TenantModel):
             ),
         ]
 
-    def clean(self) -> None:
-        # The admin's guard; imports resolve related ids through for_org() instead.
-        for relation in ("company", "owner"):
-            related = getattr(self, relation)
-            if related is not None and related.organization_id != self.organization_id:
-                raise ValidationError({relation: f"{relation.title()} of another organization."})
-
     def __str__(self) -> str:
         return self.public_id
 
 
-class SaleContact(models.Model):
-    organization = models.ForeignKey(
-        "organizations.Organization", on_delete=models.CASCADE, related_name="+", db_index=False
-    )
+class SaleContact(TenantModel):
     sale = models.ForeignKey(Sale, on_delete=models.CASCADE, related_name="sale_contacts")
     contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="+")
     is_primary = models.BooleanField(default=False)
@@ -87,10 +72,7 @@ class SaleContact(models.Model):
         return f"{self.sale_id} - {self.contact_id}"
 
 
-class SaleConversation(models.Model):
-    organization = models.ForeignKey(
-        "organizations.Organization", on_delete=models.CASCADE, related_name="+", db_index=False
-    )
+class SaleConversation(TenantModel):
     sale = models.ForeignKey(Sale, on_delete=models.CASCADE, related_name="sale_conversations")
     conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="+")
 
@@ -105,12 +87,9 @@ class SaleConversation(models.Model):
         return f"{self.sale_id} - {self.conversation_id}"
 
 
-class SaleStatusChange(models.Model):
+class SaleStatusChange(TenantModel):
     """One entry of a sale's status history; the sale's current status is its latest."""
 
-    organization = models.ForeignKey(
-        "organizations.Organization", on_delete=models.CASCADE, related_name="+", db_index=False
-    )
     # No index of its own: (sale, changed_at, id) below serves every lookup by it.
     sale = models.ForeignKey(
         Sale, on_delete=models.CASCADE, related_name="status_changes", db_index=False

@@ -1,7 +1,8 @@
 from django.db.models import F, Prefetch
 
-from apps.organizations.models import Organization, TenantQuerySet
+from apps.organizations.models import Organization
 from apps.sales.models import Sale, SaleContact, SaleConversation, SaleStatusChange
+from hyperrep.tenancy.models import TenantQuerySet
 
 
 def sale_list(*, organization: Organization) -> TenantQuerySet:
@@ -18,21 +19,21 @@ def sale_records(*, organization: Organization) -> TenantQuerySet:
         .prefetch_related(
             Prefetch(
                 "sale_contacts",
-                queryset=SaleContact.objects.filter(organization=organization)
+                queryset=SaleContact.objects.for_org(organization)
                 .annotate(contact_public_id=F("contact__public_id"))
                 .order_by("id"),
                 to_attr="contact_links",
             ),
             Prefetch(
                 "sale_conversations",
-                queryset=SaleConversation.objects.filter(organization=organization)
+                queryset=SaleConversation.objects.for_org(organization)
                 .annotate(conversation_public_id=F("conversation__public_id"))
                 .order_by("id"),
                 to_attr="conversation_links",
             ),
             Prefetch(
                 "status_changes",
-                queryset=SaleStatusChange.objects.filter(organization=organization).order_by(
+                queryset=SaleStatusChange.objects.for_org(organization).order_by(
                     "changed_at", "id"
                 ),
                 to_attr="status_history",

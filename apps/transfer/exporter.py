@@ -23,11 +23,12 @@ from apps.contacts.selectors import contact_list
 from apps.contacts.serializers import ContactSerializer
 from apps.conversations.selectors import conversation_list, message_list
 from apps.conversations.serializers import ConversationSerializer, MessageSerializer
-from apps.organizations.models import Organization, TenantQuerySet
+from apps.organizations.models import Organization
 from apps.organizations.serializers import OrganizationSerializer
 from apps.sales.selectors import sale_records
 from apps.sales.serializers import SaleSerializer
 from hyperrep.api.serializers import OutputSerializer
+from hyperrep.tenancy.models import TenantQuerySet
 
 CHUNK_SIZE = 2000
 

@@ -33,7 +33,7 @@ from apps.organizations.models import Organization
 from apps.sales.models import Sale, SaleContact, SaleConversation, SaleStatusChange
 from apps.transfer import records, writes
 from apps.transfer.records import BadRecord, Record, SaleChildren
-from hyperrep.api import ids
+from hyperrep import ids
 from hyperrep.api.serializers import format_datetime
 
 # The order a file must follow for its references to resolve, which export_data writes.
@@ -148,7 +148,7 @@ class Importer:
             self._flush(kind)
 
     def _first_message_line(self) -> None:
-        had = Message.objects.filter(organization_id=self.organization).exists()
+        had = Message.objects.for_org(self.organization).exists()
         self.had_messages[self.organization] = had
         if had and connection.vendor == "postgresql" and not self.analyzed:
             # A re-import looks messages up by (organization, public_id) and links by
@@ -192,7 +192,7 @@ class Importer:
         """The organization's ids of this type, read from the database the first time."""
         known = self.references.get((organization, kind))
         if known is None:
-            rows = MODELS[kind].objects.filter(organization_id=organization)  # type: ignore[attr-defined]
+            rows = MODELS[kind].objects.for_org(organization)  # type: ignore[attr-defined]
             known = dict(rows.values_list("public_id", "pk").iterator(chunk_size=10_000))
             self.references[(organization, kind)] = known
         return known
@@ -253,7 +253,8 @@ class Importer:
         current: set[int] = set()
         for organization, public_ids in by_organization.items():
             current.update(
-                Message.objects.filter(organization_id=organization, public_id__in=public_ids)
+                Message.objects.for_org(organization)
+                .filter(public_id__in=public_ids)
                 .values_list("conversation_id", flat=True)
                 .distinct()
             )
@@ -306,9 +307,11 @@ class Importer:
         for organization, link_id in owner:
             by_organization.setdefault(organization, []).append(link_id)
         for organization, link_ids in by_organization.items():
-            taken += TrackedLink.objects.filter(
-                organization_id=organization, public_id__in=link_ids
-            ).values_list("organization_id", "public_id", "message__public_id")
+            taken += (
+                TrackedLink.objects.for_org(organization)
+                .filter(public_id__in=link_ids)
+                .values_list("organization_id", "public_id", "message__public_id")
+            )
         if taken:
             organization, link_id, message_id = min(taken, key=lambda row: owner[row[:2]])
             raise ImportFailed(
@@ -348,16 +351,17 @@ class Importer:
     def _touch_conversations(self) -> None:
         """last_activity_at of every conversation the file wrote or moved messages in, then
         the check of the values lines stated."""
+        # A file may hold several organizations: these are its own rows, by primary key.
+        conversations = Conversation.objects.unscoped()
         touched = sorted(self.touched_conversations)
         for start in range(0, len(touched), KEYS_PER_QUERY):
-            keys = touched[start : start + KEYS_PER_QUERY]
-            conversations_touch(Conversation.objects.filter(pk__in=keys))
+            conversations_touch(
+                conversations.filter(pk__in=touched[start : start + KEYS_PER_QUERY])
+            )
         stated = sorted(self.stated_activity.items(), key=lambda item: item[1][0])
         for start in range(0, len(stated), KEYS_PER_QUERY):
             chunk = dict(stated[start : start + KEYS_PER_QUERY])
-            actual = dict(
-                Conversation.objects.filter(pk__in=chunk).values_list("pk", "last_activity_at")
-            )
+            actual = dict(conversations.filter(pk__in=chunk).values_list("pk", "last_activity_at"))
             for pk, (line, value) in chunk.items():  # in line order: the first bad line
                 if actual[pk] != value:
                     raise ImportFailed(
@@ -370,8 +374,10 @@ class Importer:
 
 def _delete_children(model: type[models.Model], parent: str, pks: list[int]) -> None:
     for start in range(0, len(pks), KEYS_PER_QUERY):
-        # Nothing references these rows, so Django deletes them in one DELETE.
-        model.objects.filter(**{f"{parent}__in": pks[start : start + KEYS_PER_QUERY]}).delete()  # type: ignore[attr-defined]
+        # Nothing references these rows, so Django deletes them in one DELETE. The parents are
+        # the file's own rows, by primary key, in whichever organizations the file names.
+        children = model.objects.unscoped()  # type: ignore[attr-defined]
+        children.filter(**{f"{parent}__in": pks[start : start + KEYS_PER_QUERY]}).delete()
 
 
 # -- JSON -------------------------------------------------------------------------------------

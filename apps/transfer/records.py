@@ -25,7 +25,7 @@ from rest_framework.exceptions import ValidationError as DRFValidationError
 from apps.companies.serializers import normalize_domain
 from apps.conversations.models import Direction, Modality
 from apps.sales.models import SaleStatus
-from hyperrep.api import ids
+from hyperrep import ids
 from hyperrep.api.serializers import CustomFieldsField
 
 # The prefix of each type's minted ids: an imported id may be anything ids.can_be_valid

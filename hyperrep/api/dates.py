@@ -10,7 +10,7 @@ from datetime import UTC, datetime, time
 
 from django.utils.dateparse import parse_date, parse_datetime
 
-from hyperrep.api.exceptions import InvalidValue
+from hyperrep.errors import InvalidValue
 
 BAD_FORMAT = "Enter an ISO 8601 date or datetime, e.g. 2026-03-12 or 2026-03-12T00:32:13Z."
 REVERSED = "start_date must be less than or equal to end_date"

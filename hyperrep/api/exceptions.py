@@ -1,8 +1,9 @@
 """The error contract: every error, from every layer, is `{"detail": "<string>"}`.
 
-DRF errors go through `exception_handler`; Django-level errors (unknown paths, crashes, bad
-hosts) through the `handler*` views wired in hyperrep/urls.py; middleware answers with
-`error_response`.
+Domain errors (hyperrep/errors.py, raised by services, selectors and id lookups) and DRF's
+own errors go through `exception_handler`, which gives each its status; Django-level errors
+(unknown paths, crashes, bad hosts) go through the `handler*` views wired in
+hyperrep/urls.py; middleware answers with `error_response`.
 """
 
 import logging
@@ -13,18 +14,17 @@ from django.http import Http404, HttpRequest, JsonResponse
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 
+from hyperrep import errors
+
 logger = logging.getLogger("hyperrep.errors")
 
-
-class InvalidValue(exceptions.APIException):
-    """400: a supplied value cannot be right (bad id, bad cursor, business rule)."""
-
-    status_code = status.HTTP_400_BAD_REQUEST
-    default_detail = "Invalid value"
-
-
-class ResourceNotFound(exceptions.NotFound):
-    default_detail = "Not found"
+# The status of each domain error (hyperrep/errors.py).
+DOMAIN_STATUS: dict[type[errors.DomainError], int] = {
+    errors.InvalidValue: status.HTTP_400_BAD_REQUEST,
+    errors.NotFound: status.HTTP_404_NOT_FOUND,
+    errors.Conflict: status.HTTP_409_CONFLICT,
+    errors.ValidationFailed: status.HTTP_422_UNPROCESSABLE_ENTITY,
+}
 
 
 class WriteAccessDenied(exceptions.PermissionDenied):
@@ -62,8 +62,10 @@ def flatten_errors(detail: Any, path: str = "") -> list[str]:
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    if isinstance(exc, errors.DomainError):
+        return Response({"detail": exc.detail}, status=DOMAIN_STATUS[type(exc)])
     if isinstance(exc, Http404):
-        exc = ResourceNotFound()
+        exc = exceptions.NotFound("Not found")
     elif isinstance(exc, PermissionDenied):
         exc = exceptions.PermissionDenied()
 

@@ -15,7 +15,7 @@ from rest_framework.request import Request
 from rest_framework.views import APIView
 
 from hyperrep.api.dates import BAD_FORMAT, check_window, parse_instant
-from hyperrep.api.exceptions import InvalidValue
+from hyperrep.errors import InvalidValue
 
 REPEATED = "Give this parameter once."
 

@@ -2,7 +2,7 @@
 
 RequestIdMiddleware gives every request an id (the client's when sane), writes the one log
 line of the request and turns any crash into the JSON 500. Input is checked later, after
-authentication: the body by the parser (hyperrep/api/parsers.py), ids by hyperrep/api/ids.py,
+authentication: the body by the parser (hyperrep/api/parsers.py), ids by hyperrep/ids.py,
 query filters by hyperrep/api/filters.py.
 """
 

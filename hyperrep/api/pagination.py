@@ -30,7 +30,7 @@ from rest_framework.pagination import BasePagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from hyperrep.api.exceptions import InvalidValue
+from hyperrep.errors import InvalidValue
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 500

@@ -22,21 +22,11 @@ from rest_framework.serializers import Serializer
 from rest_framework.viewsets import GenericViewSet
 
 from apps.keys.models import ApiKey
-from apps.organizations.models import Organization, TenantModel, TenantQuerySet
+from apps.organizations.models import Organization
 from apps.organizations.selectors import organization_get
-from hyperrep.api.exceptions import ResourceNotFound
+from hyperrep.tenancy.models import TenantModel, TenantQuerySet
 
 SEALED = ("initial", "get_queryset", "get_object")
-
-
-def _lookup(queryset: TenantQuerySet, kwargs: dict[str, Any], name: str) -> Any:
-    """The row whose public id is the URL's `name`: `400 Invalid <name>` for an id that cannot
-    be valid, `404 <Resource> not found` for one not in `queryset`."""
-    found = queryset.by_public_id(kwargs[name], name)
-    if found is None:
-        verbose_name = str(queryset.model._meta.verbose_name)
-        raise ResourceNotFound(f"{verbose_name[0].upper()}{verbose_name[1:]} not found")
-    return found
 
 
 class OrganizationScopedViewSet(GenericViewSet):
@@ -68,10 +58,9 @@ class OrganizationScopedViewSet(GenericViewSet):
         )
         if self.parent is not None:
             parent_model, _field = self.parent
-            self.parent_object = _lookup(
-                parent_model.objects.for_org(self.organization),
-                kwargs,
-                f"{parent_model._meta.model_name}_id",
+            name = f"{parent_model._meta.model_name}_id"
+            self.parent_object = parent_model.objects.for_org(self.organization).get_by_public_id(
+                kwargs[name], name
             )
 
     def get_queryset(self) -> TenantQuerySet:
@@ -82,7 +71,9 @@ class OrganizationScopedViewSet(GenericViewSet):
 
     def get_object(self) -> Model:
         assert self.lookup_url_kwarg is not None
-        return _lookup(self.get_queryset(), self.kwargs, self.lookup_url_kwarg)
+        return self.get_queryset().get_by_public_id(
+            self.kwargs[self.lookup_url_kwarg], self.lookup_url_kwarg
+        )
 
     # -- helpers for writes -----------------------------------------------------------------
 

@@ -7,8 +7,8 @@ from apps.agents.models import Agent
 from apps.keys.models import ApiKey
 from apps.keys.services import key_digest
 from apps.organizations.models import Organization
-from tests.conftest import Api, detail
 from tests.factories import AgentFactory, CompanyFactory, ContactFactory, OrganizationFactory
+from tests.helpers import Api, detail
 
 pytestmark = pytest.mark.django_db
 
@@ -82,7 +82,7 @@ def test_create_an_agent_in_the_admin(admin_client: Client) -> None:
         {"organization": organization.pk, "name": "New Rep", "email": "rep@example.com"},
     )
     assert response.status_code == 302
-    agent = Agent.objects.get()
+    agent = Agent.objects.unscoped().get()
     assert agent.public_id.startswith("agt_")
     assert agent.organization == organization
 

@@ -115,7 +115,7 @@ def test_the_message_inline_is_read_only(admin_client: Client) -> None:
     assert response.status_code == 302
     conversation.refresh_from_db()
     assert conversation.folder == "sales-follow-up"
-    assert list(Message.objects.filter(conversation=conversation)) == [message]
+    assert list(Message.objects.unscoped().filter(conversation=conversation)) == [message]
     message.refresh_from_db()
     assert message.subject == "Original subject"
 
@@ -212,9 +212,11 @@ def sale_form(sale: Sale, **changes: Any) -> dict[str, Any]:
         "last_activity_at_1": "10:00:00",
     }
     inlines = {
-        "status_changes": SaleStatusChange.objects.filter(sale=sale).order_by("changed_at", "id"),
-        "sale_contacts": SaleContact.objects.filter(sale=sale).order_by("id"),
-        "sale_conversations": SaleConversation.objects.filter(sale=sale).order_by("id"),
+        "status_changes": SaleStatusChange.objects.unscoped()
+        .filter(sale=sale)
+        .order_by("changed_at", "id"),
+        "sale_contacts": SaleContact.objects.unscoped().filter(sale=sale).order_by("id"),
+        "sale_conversations": SaleConversation.objects.unscoped().filter(sale=sale).order_by("id"),
     }
     for prefix, rows in inlines.items():
         count = 0
@@ -263,7 +265,7 @@ def test_a_new_status_change_takes_the_sales_organization(admin_client: Client) 
     )
     response = post_sale(admin_client, sale, data)
     assert response.status_code == 302, response.content.decode()
-    change = SaleStatusChange.objects.get(sale=sale, label="Site visit scheduled")
+    change = SaleStatusChange.objects.unscoped().get(sale=sale, label="Site visit scheduled")
     assert change.organization_id == sale.organization_id
     assert change.status is None
 
@@ -276,13 +278,15 @@ def test_associated_rows_take_the_sales_organization(admin_client: Client) -> No
     add_row(data, "sale_conversations", conversation=conversation.pk)
     response = post_sale(admin_client, sale, data)
     assert response.status_code == 302, response.content.decode()
-    link = SaleContact.objects.get(sale=sale)
+    link = SaleContact.objects.unscoped().get(sale=sale)
     assert (link.contact, link.is_primary, link.organization_id) == (
         contact,
         True,
         sale.organization_id,
     )
-    assert SaleConversation.objects.get(sale=sale).organization_id == sale.organization_id
+    assert (
+        SaleConversation.objects.unscoped().get(sale=sale).organization_id == sale.organization_id
+    )
 
 
 @pytest.mark.parametrize(
@@ -303,8 +307,8 @@ def test_a_cross_tenant_row_on_a_sale_is_refused(
     )
     assert response.status_code == 200  # the form again, with the error
     assert error in response.content.decode()
-    assert not SaleContact.objects.filter(sale=sale).exists()
-    assert not SaleConversation.objects.filter(sale=sale).exists()
+    assert not SaleContact.objects.unscoped().filter(sale=sale).exists()
+    assert not SaleConversation.objects.unscoped().filter(sale=sale).exists()
 
 
 def test_a_contact_listed_twice_or_two_primaries_are_refused(admin_client: Client) -> None:
@@ -319,7 +323,7 @@ def test_a_contact_listed_twice_or_two_primaries_are_refused(admin_client: Clien
     add_row(primaries, "sale_contacts", contact=second.pk, is_primary="on")
     response = post_sale(admin_client, sale, primaries)
     assert "Only one contact of a sale is primary." in response.content.decode()
-    assert not SaleContact.objects.filter(sale=sale).exists()
+    assert not SaleContact.objects.unscoped().filter(sale=sale).exists()
 
 
 def test_a_sale_added_with_its_history(admin_client: Client) -> None:
@@ -348,8 +352,8 @@ def test_a_sale_added_with_its_history(admin_client: Client) -> None:
     add_row(data, "sale_contacts", contact=contact.pk, is_primary="on")
     response = admin_client.post("/admin/sales/sale/add/", data)
     assert response.status_code == 302, response.content.decode()
-    sale = Sale.objects.get()
+    sale = Sale.objects.unscoped().get()
     assert sale.is_draft
     assert sale.public_id.startswith("sal_")
-    assert SaleStatusChange.objects.get().organization_id == organization.pk
-    assert SaleContact.objects.get().organization_id == organization.pk
+    assert SaleStatusChange.objects.unscoped().get().organization_id == organization.pk
+    assert SaleContact.objects.unscoped().get().organization_id == organization.pk

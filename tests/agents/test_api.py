@@ -2,8 +2,8 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import Api, detail
 from tests.factories import AgentFactory
+from tests.helpers import Api, detail
 
 pytestmark = pytest.mark.django_db
 

@@ -160,14 +160,14 @@ def assert_rollups_exact(organization: Organization) -> None:
 
     kept = {
         (row.organization_id, row.hour): nonzero({name: getattr(row, name) for name in counters})
-        for row in HourlyTotals.objects.filter(organization=organization)
+        for row in HourlyTotals.objects.for_org(organization)
     }
     assert {k: v for k, v in kept.items() if v} == {
         k: nonzero(v) for k, v in hours.items() if nonzero(v)
     }
     kept_bands = {
         (row.organization_id, row.day, row.band): row.conversations
-        for row in DailyResponseBand.objects.filter(organization=organization)
+        for row in DailyResponseBand.objects.for_org(organization)
         if row.conversations
     }
     assert kept_bands == bands

@@ -11,8 +11,8 @@ from apps.analytics.selectors import divide_rounded, nearest_rank
 from apps.conversations.models import Conversation
 from apps.organizations.models import Organization
 from tests.analytics.reference import assert_derived_exact
-from tests.conftest import Api, detail
 from tests.factories import ConversationFactory, MessageFactory
+from tests.helpers import Api, detail
 
 pytestmark = pytest.mark.django_db
 

@@ -22,11 +22,11 @@ from apps.conversations.models import Conversation, Message
 from apps.conversations.services import conversations_touch
 from apps.keys.services import api_key_create
 from apps.organizations.models import Organization
-from hyperrep.api import ids
+from hyperrep import ids
 from tests.analytics import reference
 from tests.analytics.reference import Msg, Thread, assert_derived_exact, assert_rollups_exact
-from tests.conftest import Api
 from tests.factories import ContactFactory, OrganizationFactory
+from tests.helpers import Api
 
 pytestmark = pytest.mark.django_db
 
@@ -106,10 +106,10 @@ def change(organization: Organization, edits: st.DataObject) -> None:
     if not pks:
         return
     chosen = edits.draw(st.lists(st.sampled_from(pks), unique=True, max_size=4))
-    Message.objects.filter(pk__in=chosen[:2]).delete()
+    Message.objects.unscoped().filter(pk__in=chosen[:2]).delete()
     for pk in chosen[2:]:
         direction, _modality, sent_at = edits.draw(messages)
-        Message.objects.filter(pk=pk).update(direction=direction, sent_at=sent_at)
+        Message.objects.unscoped().filter(pk=pk).update(direction=direction, sent_at=sent_at)
     conversations_touch(Conversation.objects.for_org(organization))
 
 

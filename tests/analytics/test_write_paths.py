@@ -12,17 +12,16 @@ from django.utils import timezone
 
 from apps.analytics.models import DailyResponseBand, HourlyTotals
 from apps.conversations.models import Conversation, Direction, Modality
-from apps.drafts.models import ChannelKind
 from apps.drafts.services import draft_record_delivery, draft_schedule
-from apps.organizations.models import Organization
+from apps.organizations.models import ChannelKind, Organization
 from tests.analytics.reference import assert_derived_exact, assert_rollups_exact
-from tests.conftest import Api
 from tests.factories import (
     ConversationFactory,
     MessageFactory,
     OrganizationFactory,
     ResponseDraftFactory,
 )
+from tests.helpers import Api
 
 pytestmark = pytest.mark.django_db
 
@@ -117,7 +116,7 @@ def test_deleting_a_conversation_takes_back_what_it_and_its_messages_added(
         )
     deleted.delete()  # its messages go first (Django's cascade), then the conversation
     assert_rollups_exact(organization)
-    assert HourlyTotals.objects.filter(organization=organization).aggregate(
+    assert HourlyTotals.objects.for_org(organization).aggregate(
         started=Sum("conversations_started"), sent=Sum("messages_sent")
     ) == {"started": 1, "sent": 1}
 
@@ -133,9 +132,10 @@ def test_deleting_an_organization_deletes_its_rollups_only(organization: Organiz
     # A conversation's contact is protected, so an organization's conversations go first;
     # their rollup rows stay, at zero, until the organization goes.
     Conversation.objects.for_org(organization).delete()
-    assert HourlyTotals.objects.filter(organization=organization).exists()
+    assert HourlyTotals.objects.for_org(organization).exists()
+    deleted = organization.pk
     organization.delete()
-    assert not HourlyTotals.objects.filter(organization_id=organization.pk).exists()
-    assert not DailyResponseBand.objects.filter(organization_id=organization.pk).exists()
-    assert DailyResponseBand.objects.filter(organization=other).exists()
+    assert not HourlyTotals.objects.for_org(deleted).exists()
+    assert not DailyResponseBand.objects.for_org(deleted).exists()
+    assert DailyResponseBand.objects.for_org(other).exists()
     assert_rollups_exact(other)

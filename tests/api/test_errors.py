@@ -6,7 +6,7 @@ import pytest
 from django.test import Client
 from django.urls import path
 
-from tests.conftest import Api, detail
+from tests.helpers import Api, detail
 
 pytestmark = pytest.mark.django_db
 

@@ -14,7 +14,7 @@ from apps.companies.models import Company
 from apps.contacts.models import Contact
 from apps.keys.models import ApiKey
 from apps.organizations.models import Organization
-from tests.conftest import Api, detail
+from tests.helpers import Api, detail
 
 pytestmark = pytest.mark.django_db
 

@@ -5,8 +5,8 @@ import pytest
 
 from apps.companies.models import Company
 from apps.companies.serializers import normalize_domain
-from tests.conftest import Api, detail
 from tests.factories import AgentFactory, CompanyFactory
+from tests.helpers import Api, detail
 
 pytestmark = pytest.mark.django_db
 
@@ -106,7 +106,7 @@ def test_create_company_validation(api: Api, org_path: str, body: Any, message: 
     response = api.post(f"{org_path}/companies", body)
     assert response.status_code == 422
     assert detail(response) == message
-    assert not Company.objects.exists()
+    assert not Company.objects.unscoped().exists()
 
 
 def test_agent_must_belong_to_the_organization(
@@ -117,4 +117,4 @@ def test_agent_must_belong_to_the_organization(
         response = api.post(f"{org_path}/companies", {"name": "A", "agent_id": agent_id})
         assert response.status_code == 400
         assert detail(response) == "Invalid agent_id"
-    assert not Company.objects.exists()
+    assert not Company.objects.unscoped().exists()

@@ -4,8 +4,8 @@ from typing import Any
 import pytest
 
 from apps.contacts.models import Contact
-from tests.conftest import Api, detail
 from tests.factories import CompanyFactory, ContactFactory
+from tests.helpers import Api, detail
 
 pytestmark = pytest.mark.django_db
 
@@ -82,7 +82,7 @@ def test_create_contact(api: Api, org_path: str, organization: Any) -> None:
     assert len(body["contact_id"]) == 26
     assert body["company_id"] == company.public_id
     assert body["custom_fields"] == {"source": "web"}
-    stored = Contact.objects.get(public_id=body["contact_id"])
+    stored = Contact.objects.unscoped().get(public_id=body["contact_id"])
     assert stored.organization == organization
     assert api.get(f"{org_path}/contacts/{body['contact_id']}").json() == body
 
@@ -100,7 +100,7 @@ def test_create_needs_a_name_email_or_phone(api: Api, org_path: str, body: Any) 
     response = api.post(f"{org_path}/contacts", body)
     assert response.status_code == 422
     assert detail(response) == "At least one of name, email and phone_number is required."
-    assert not Contact.objects.exists()
+    assert not Contact.objects.unscoped().exists()
 
 
 @pytest.mark.parametrize(
@@ -126,7 +126,7 @@ def test_create_validation(api: Api, org_path: str, body: Any, message: str) -> 
     response = api.post(f"{org_path}/contacts", body)
     assert response.status_code == 422
     assert detail(response).startswith(message)
-    assert not Contact.objects.exists()
+    assert not Contact.objects.unscoped().exists()
 
 
 @pytest.mark.parametrize("company_id", ["", "agt_3hG5kq2mN8pQ4rS6tU7vW9", "bad id", "cmp_unknown"])
@@ -134,7 +134,7 @@ def test_create_with_a_bad_company_id(api: Api, org_path: str, company_id: str) 
     response = api.post(f"{org_path}/contacts", {"name": "A", "company_id": company_id})
     assert response.status_code == 400
     assert detail(response) == "Invalid company_id"
-    assert not Contact.objects.exists()
+    assert not Contact.objects.unscoped().exists()
 
 
 def test_create_with_another_tenants_company(
@@ -144,7 +144,7 @@ def test_create_with_another_tenants_company(
     response = api.post(f"{org_path}/contacts", {"name": "A", "company_id": foreign.public_id})
     assert response.status_code == 400
     assert detail(response) == "Invalid company_id"
-    assert not Contact.objects.exists()
+    assert not Contact.objects.unscoped().exists()
 
 
 def test_list_is_newest_first(api: Api, org_path: str, organization: Any) -> None:

@@ -4,7 +4,6 @@ from typing import Any
 import pytest
 
 from apps.conversations.models import Direction, Modality
-from tests.conftest import Api, detail
 from tests.factories import (
     AgentFactory,
     ContactFactory,
@@ -12,6 +11,7 @@ from tests.factories import (
     MessageFactory,
     TrackedLinkFactory,
 )
+from tests.helpers import Api, detail
 
 pytestmark = pytest.mark.django_db
 

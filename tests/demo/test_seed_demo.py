@@ -10,10 +10,9 @@ from apps.agents.models import Agent
 from apps.companies.models import Company
 from apps.contacts.models import Contact
 from apps.conversations.models import Conversation, Direction, Message, Modality, TrackedLink
-from apps.drafts.models import Channel
-from apps.organizations.models import Organization
+from apps.organizations.models import Channel, Organization
 from apps.sales.models import Sale, SaleContact, SaleConversation, SaleStatus, SaleStatusChange
-from tests.conftest import Api
+from tests.helpers import Api
 
 pytestmark = pytest.mark.django_db
 
@@ -83,7 +82,7 @@ def test_tracked_links_on_sent_messages_some_clicked(demo: tuple[Organization, s
 
 def test_a_realistic_response_pattern(demo: tuple[Organization, str]) -> None:
     organization, _key = demo
-    first = Message.objects.filter(conversation=OuterRef("pk")).order_by("sent_at", "id")
+    first = Message.objects.unscoped().filter(conversation=OuterRef("pk")).order_by("sent_at", "id")
     conversations = Conversation.objects.for_org(organization).annotate(
         sent=Count("messages", filter=Q(messages__direction=Direction.SENT)),
         first_direction=Subquery(first.values("direction")[:1]),
@@ -138,38 +137,46 @@ def test_every_row_is_in_the_organization(demo: tuple[Organization, str]) -> Non
     seed("--messages", "50", "--name", "Second")  # another tenant, to have something to miss
     mine = Q(organization=organization)
     checks = [
-        Message.objects.filter(mine).exclude(conversation__organization=organization),
-        Message.objects.filter(mine).exclude(Q(agent=None) | Q(agent__organization=organization)),
-        Conversation.objects.filter(mine).exclude(contact__organization=organization),
-        Conversation.objects.filter(mine).exclude(
-            Q(agent=None) | Q(agent__organization=organization)
-        ),
-        TrackedLink.objects.filter(mine).exclude(message__organization=organization),
-        Contact.objects.filter(mine).exclude(
-            Q(company=None) | Q(company__organization=organization)
-        ),
-        Company.objects.filter(mine).exclude(Q(agent=None) | Q(agent__organization=organization)),
-        Sale.objects.filter(mine).exclude(Q(company=None) | Q(company__organization=organization)),
-        Sale.objects.filter(mine).exclude(Q(owner=None) | Q(owner__organization=organization)),
-        SaleStatusChange.objects.filter(sale__organization=organization).exclude(mine),
-        SaleContact.objects.filter(sale__organization=organization).exclude(
-            mine & Q(contact__organization=organization)
-        ),
-        SaleConversation.objects.filter(sale__organization=organization).exclude(
-            mine & Q(conversation__organization=organization)
-        ),
+        Message.objects.unscoped().filter(mine).exclude(conversation__organization=organization),
+        Message.objects.unscoped()
+        .filter(mine)
+        .exclude(Q(agent=None) | Q(agent__organization=organization)),
+        Conversation.objects.unscoped().filter(mine).exclude(contact__organization=organization),
+        Conversation.objects.unscoped()
+        .filter(mine)
+        .exclude(Q(agent=None) | Q(agent__organization=organization)),
+        TrackedLink.objects.unscoped().filter(mine).exclude(message__organization=organization),
+        Contact.objects.unscoped()
+        .filter(mine)
+        .exclude(Q(company=None) | Q(company__organization=organization)),
+        Company.objects.unscoped()
+        .filter(mine)
+        .exclude(Q(agent=None) | Q(agent__organization=organization)),
+        Sale.objects.unscoped()
+        .filter(mine)
+        .exclude(Q(company=None) | Q(company__organization=organization)),
+        Sale.objects.unscoped()
+        .filter(mine)
+        .exclude(Q(owner=None) | Q(owner__organization=organization)),
+        SaleStatusChange.objects.unscoped().filter(sale__organization=organization).exclude(mine),
+        SaleContact.objects.unscoped()
+        .filter(sale__organization=organization)
+        .exclude(mine & Q(contact__organization=organization)),
+        SaleConversation.objects.unscoped()
+        .filter(sale__organization=organization)
+        .exclude(mine & Q(conversation__organization=organization)),
     ]
     for rows in checks:
         assert not rows.exists(), rows.query
-    assert SaleContact.objects.filter(mine).exists()
-    assert SaleConversation.objects.filter(mine).exists()
+    assert SaleContact.objects.unscoped().filter(mine).exists()
+    assert SaleConversation.objects.unscoped().filter(mine).exists()
 
 
 def test_both_channels_are_enabled_and_a_message_draft_goes_through(
     demo: tuple[Organization, str],
 ) -> None:
     organization, key = demo
-    channels = Channel.objects.filter(organization=organization, enabled=True)
+    channels = Channel.objects.for_org(organization).filter(enabled=True)
     assert set(channels.values_list("kind", flat=True)) == {"email", "text"}
     path = f"/organizations/{organization.public_id}/message-drafts"
     api = Api(key)

@@ -1,7 +1,8 @@
 import pytest
 from django.test import Client
 
-from apps.drafts.models import Channel, ChannelKind, DraftStatus
+from apps.drafts.models import DraftStatus
+from apps.organizations.models import Channel, ChannelKind
 from tests.factories import (
     ChannelFactory,
     MessageDraftFactory,
@@ -17,8 +18,8 @@ def test_draft_and_channel_pages_render(admin_client: Client) -> None:
     message_draft = MessageDraftFactory.create(to_email="findable@example.com")
     response_draft = ResponseDraftFactory.create(body_html="<p>Findable reply</p>")
     pages = {
-        "/admin/drafts/channel/": channel.organization.name,
-        f"/admin/drafts/channel/{channel.pk}/change/": "sales@acme.example",
+        "/admin/organizations/channel/": channel.organization.name,
+        f"/admin/organizations/channel/{channel.pk}/change/": "sales@acme.example",
         "/admin/drafts/messagedraft/?status__exact=pending": message_draft.public_id,
         f"/admin/drafts/messagedraft/{message_draft.pk}/change/": "findable@example.com",
         "/admin/drafts/responsedraft/?status__exact=pending": response_draft.public_id,
@@ -90,7 +91,7 @@ def test_channels_are_configured_on_the_organization_page(admin_client: Client) 
         },
     )
     assert response.status_code == 302
-    channel = Channel.objects.get()
+    channel = Channel.objects.unscoped().get()
     assert channel.organization == organization
     assert channel.kind == ChannelKind.TEXT
     assert channel.settings == {"from": "+15550100"}
@@ -100,7 +101,7 @@ def test_a_channel_never_moves_to_another_organization(admin_client: Client) -> 
     channel = ChannelFactory.create()
     elsewhere = OrganizationFactory.create()
     admin_client.post(
-        f"/admin/drafts/channel/{channel.pk}/change/",
+        f"/admin/organizations/channel/{channel.pk}/change/",
         {"organization": elsewhere.pk, "kind": "email", "settings": "{}"},
     )
     channel.refresh_from_db()

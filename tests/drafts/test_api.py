@@ -6,9 +6,8 @@ from django.utils import timezone
 
 from apps.contacts.models import Contact
 from apps.conversations.models import Conversation, Modality
-from apps.drafts.models import ChannelKind, DraftStatus, MessageDraft, ResponseDraft
-from apps.organizations.models import Organization
-from tests.conftest import Api, detail
+from apps.drafts.models import DraftStatus, MessageDraft, ResponseDraft
+from apps.organizations.models import ChannelKind, Organization
 from tests.factories import (
     ChannelFactory,
     ContactFactory,
@@ -16,6 +15,7 @@ from tests.factories import (
     MessageFactory,
     ResponseDraftFactory,
 )
+from tests.helpers import Api, detail
 
 pytestmark = pytest.mark.django_db
 
@@ -43,7 +43,7 @@ def test_message_draft_shape(api: Api, org_path: str, organization: Any, channel
     assert body["scheduled_to_send"] is False
     assert body["scheduled_send_at"] is None
     assert body["folder"] == "inbox"
-    draft = MessageDraft.objects.get(public_id=body["draft_id"])
+    draft = MessageDraft.objects.unscoped().get(public_id=body["draft_id"])
     assert draft.organization == organization
     assert draft.status == DraftStatus.PENDING
     assert draft.folder == "Inbox"
@@ -61,7 +61,7 @@ def test_older_spelling_renders_the_same_draft_with_older_names(
     body = response.json()
     assert set(body) == {"draft_id", "queued_to_send", "send_at", "folder"}
     assert body["queued_to_send"] is True
-    draft = MessageDraft.objects.get(public_id=body["draft_id"])
+    draft = MessageDraft.objects.unscoped().get(public_id=body["draft_id"])
     assert draft.scheduled_send_at is not None
     assert body["send_at"] == draft.scheduled_send_at.isoformat().replace("+00:00", "Z")
     assert body["folder"] == "leads"
@@ -78,7 +78,7 @@ def test_autosend_schedules_now(api: Api, org_path: str, channels: None) -> None
     before = timezone.now()
     body = api.post(f"{org_path}/message-drafts", {**EMAIL_BODY, "autosend_draft": True}).json()
     assert body["scheduled_to_send"] is True
-    draft = MessageDraft.objects.get(public_id=body["draft_id"])
+    draft = MessageDraft.objects.unscoped().get(public_id=body["draft_id"])
     assert draft.status == DraftStatus.SCHEDULED
     assert draft.scheduled_send_at is not None
     assert before <= draft.scheduled_send_at <= timezone.now()
@@ -87,7 +87,7 @@ def test_autosend_schedules_now(api: Api, org_path: str, channels: None) -> None
 
 def test_add_notification_alone_is_stored(api: Api, org_path: str, channels: None) -> None:
     body = api.post(f"{org_path}/message-drafts", {**EMAIL_BODY, "add_notification": True}).json()
-    draft = MessageDraft.objects.get(public_id=body["draft_id"])
+    draft = MessageDraft.objects.unscoped().get(public_id=body["draft_id"])
     assert draft.add_notification is True
     assert draft.status == DraftStatus.PENDING
 
@@ -99,7 +99,7 @@ def test_message_draft_starts_a_conversation(
         f"{org_path}/message-drafts",
         {**EMAIL_BODY, "to_user_name": "Ann Lee", "folder": "Sales Follow-up"},
     ).json()
-    draft = MessageDraft.objects.get(public_id=body["draft_id"])
+    draft = MessageDraft.objects.unscoped().get(public_id=body["draft_id"])
     conversation = draft.conversation
     assert conversation.organization == organization
     assert conversation.folder == "sales-follow-up"
@@ -127,7 +127,7 @@ def test_message_draft_starts_a_conversation(
 def test_folder_is_slugged(api: Api, org_path: str, channels: None, folder: str, slug: str) -> None:
     body = api.post(f"{org_path}/message-drafts", {**EMAIL_BODY, "folder": folder}).json()
     assert body["folder"] == slug
-    assert Conversation.objects.get().folder == slug
+    assert Conversation.objects.unscoped().get().folder == slug
 
 
 def test_contact_found_by_email_case_insensitively(
@@ -141,8 +141,8 @@ def test_contact_found_by_email_case_insensitively(
     )
     ContactFactory.create(organization=organization, email="ann@example.com")
     body = api.post(f"{org_path}/message-drafts", {**EMAIL_BODY, "to_user_name": "New"}).json()
-    assert MessageDraft.objects.get(public_id=body["draft_id"]).contact == oldest
-    assert Contact.objects.count() == 3
+    assert MessageDraft.objects.unscoped().get(public_id=body["draft_id"]).contact == oldest
+    assert Contact.objects.unscoped().count() == 3
     oldest.refresh_from_db()
     assert oldest.name != "New"  # an existing contact is not rewritten by a draft
 
@@ -151,7 +151,7 @@ def test_contact_found_by_phone(api: Api, org_path: str, organization: Any, chan
     ContactFactory.create(organization=organization, phone_number="+15550002")
     contact = ContactFactory.create(organization=organization, phone_number="+15550001")
     body = api.post(f"{org_path}/message-drafts", TEXT_BODY).json()
-    draft = MessageDraft.objects.get(public_id=body["draft_id"])
+    draft = MessageDraft.objects.unscoped().get(public_id=body["draft_id"])
     assert draft.contact == contact
     assert draft.modality == ChannelKind.TEXT
     assert draft.to_phone_number == "+15550001"
@@ -165,7 +165,7 @@ def test_contact_created_when_none_matches(
         f"{org_path}/message-drafts",
         {**EMAIL_BODY, "to_user_name": "Ann Lee", "to_phone_number": "+15550001"},
     ).json()
-    contact = MessageDraft.objects.get(public_id=body["draft_id"]).contact
+    contact = MessageDraft.objects.unscoped().get(public_id=body["draft_id"]).contact
     assert contact.organization == organization
     assert contact.public_id.startswith("ctc_")
     assert (contact.name, contact.email, contact.phone_number) == (
@@ -180,7 +180,7 @@ def test_cc_and_bcc_are_kept(api: Api, org_path: str, channels: None) -> None:
         f"{org_path}/message-drafts",
         {**EMAIL_BODY, "cc_emails": ["a@example.com"], "bcc_emails": ["b@example.com"] * 50},
     ).json()
-    draft = MessageDraft.objects.get(public_id=body["draft_id"])
+    draft = MessageDraft.objects.unscoped().get(public_id=body["draft_id"])
     assert draft.cc_emails == ["a@example.com"]
     assert draft.bcc_emails == ["b@example.com"] * 50
 
@@ -248,8 +248,8 @@ def test_message_draft_validation(
     response = api.post(f"{org_path}/message-drafts", body)
     assert response.status_code == 422
     assert detail(response).startswith(message)
-    assert not MessageDraft.objects.exists()
-    assert not Conversation.objects.exists()
+    assert not MessageDraft.objects.unscoped().exists()
+    assert not Conversation.objects.unscoped().exists()
 
 
 def test_validation_comes_before_business_rules(api: Api, org_path: str) -> None:
@@ -270,8 +270,8 @@ def test_autosend_and_notification_are_exclusive(
     )
     assert response.status_code == 400
     assert detail(response) == NOT_BOTH
-    assert not MessageDraft.objects.exists()
-    assert not Contact.objects.exists()
+    assert not MessageDraft.objects.unscoped().exists()
+    assert not Contact.objects.unscoped().exists()
 
 
 def test_exclusivity_is_checked_before_the_channel(api: Api, org_path: str) -> None:
@@ -303,9 +303,9 @@ def test_modality_must_be_configured(
     response = api.post(f"{org_path}/message-drafts", body)
     assert response.status_code == 400
     assert detail(response) == f"{kind} is not configured for this organization"
-    assert not MessageDraft.objects.exists()
-    assert not Contact.objects.exists()
-    assert not Conversation.objects.exists()
+    assert not MessageDraft.objects.unscoped().exists()
+    assert not Contact.objects.unscoped().exists()
+    assert not Conversation.objects.unscoped().exists()
 
 
 @pytest.mark.parametrize(
@@ -320,8 +320,8 @@ def test_read_only_key_cannot_write_drafts(
     response = api.post(f"{org_path}/{path.format(id=conversation.public_id)}", body)
     assert response.status_code == 403
     assert detail(response) == "API Key does not have write access"
-    assert not MessageDraft.objects.exists()
-    assert not ResponseDraft.objects.exists()
+    assert not MessageDraft.objects.unscoped().exists()
+    assert not ResponseDraft.objects.unscoped().exists()
 
 
 def test_message_drafts_are_not_listed(api: Api, org_path: str) -> None:
@@ -353,7 +353,7 @@ def test_response_draft_shape(
     assert body["conversation_id"] == conversation.public_id
     assert body["scheduled_to_send"] is False
     assert body["scheduled_send_at"] is None
-    draft = ResponseDraft.objects.get(public_id=body["response_id"])
+    draft = ResponseDraft.objects.unscoped().get(public_id=body["response_id"])
     assert draft.status == DraftStatus.PENDING
     assert draft.organization == conversation.organization
     assert draft.body_html == "<p>Tuesday?</p>"
@@ -367,7 +367,7 @@ def test_response_draft_autosend(
         {"body_html": "Hi", "autosend_draft": True, "cc_emails": ["a@example.com"]},
     ).json()
     assert body["scheduled_to_send"] is True
-    draft = ResponseDraft.objects.get(public_id=body["response_id"])
+    draft = ResponseDraft.objects.unscoped().get(public_id=body["response_id"])
     assert draft.status == DraftStatus.SCHEDULED
     assert draft.scheduled_send_at is not None
     assert body["scheduled_send_at"] == draft.scheduled_send_at.isoformat().replace("+00:00", "Z")
@@ -383,7 +383,7 @@ def test_a_new_response_draft_supersedes_the_pending_one(
         drafts_path(org_path, conversation), {"body_html": "v3", "autosend_draft": True}
     ).json()
     assert len({first["response_id"], second["response_id"], third["response_id"]}) == 3
-    statuses = dict(ResponseDraft.objects.values_list("body_html", "status"))
+    statuses = dict(ResponseDraft.objects.unscoped().values_list("body_html", "status"))
     assert statuses == {
         "v1": DraftStatus.SUPERSEDED,
         "v2": DraftStatus.SUPERSEDED,
@@ -439,7 +439,7 @@ def test_response_draft_goes_out_over_the_conversations_channel(
             sent_at=conversation.start_at + timedelta(minutes=minutes),
         )
     body = api.post(drafts_path(org_path, conversation), {"body_html": "Hi"}).json()
-    assert ResponseDraft.objects.get(public_id=body["response_id"]).modality == modality
+    assert ResponseDraft.objects.unscoped().get(public_id=body["response_id"]).modality == modality
 
 
 @pytest.mark.parametrize("kind", ["email", "text"])
@@ -457,7 +457,7 @@ def test_response_channel_must_be_configured(
     response = api.post(drafts_path(org_path, conversation), {"body_html": "Hi"})
     assert response.status_code == 400
     assert detail(response) == f"{kind} is not configured for this organization"
-    assert not ResponseDraft.objects.exists()
+    assert not ResponseDraft.objects.unscoped().exists()
 
 
 def test_conversation_without_any_reply_channel(
@@ -471,7 +471,7 @@ def test_conversation_without_any_reply_channel(
     response = api.post(drafts_path(org_path, conversation), {"body_html": "Hi"})
     assert response.status_code == 400
     assert detail(response).startswith("Conversation has no email or text channel to reply on")
-    assert not ResponseDraft.objects.exists()
+    assert not ResponseDraft.objects.unscoped().exists()
 
 
 def test_response_draft_exclusivity(
@@ -486,7 +486,7 @@ def test_response_draft_exclusivity(
     assert detail(response) == NOT_BOTH
     pending.refresh_from_db()
     assert pending.status == DraftStatus.PENDING
-    assert ResponseDraft.objects.count() == 1
+    assert ResponseDraft.objects.unscoped().count() == 1
 
 
 @pytest.mark.parametrize(
@@ -516,7 +516,7 @@ def test_response_draft_validation(
     response = api.post(drafts_path(org_path, conversation), body)
     assert response.status_code == 422
     assert detail(response) == message
-    assert not ResponseDraft.objects.exists()
+    assert not ResponseDraft.objects.unscoped().exists()
 
 
 def test_response_draft_conversation_errors(api: Api, org_path: str, channels: None) -> None:
@@ -538,7 +538,7 @@ def test_another_organizations_conversation_is_404_before_the_body_is_read(
     response = api.post(drafts_path(org_path, foreign), {"nonsense": True})
     assert response.status_code == 404
     assert detail(response) == "Conversation not found"
-    assert not ResponseDraft.objects.exists()
+    assert not ResponseDraft.objects.unscoped().exists()
 
 
 def test_response_draft_history_shape(api: Api, org_path: str, conversation: Conversation) -> None:

@@ -25,7 +25,6 @@ from apps.drafts.services import (
     response_draft_create,
 )
 from apps.organizations.models import Organization
-from tests.conftest import Api
 from tests.factories import (
     ChannelFactory,
     ConversationFactory,
@@ -34,6 +33,7 @@ from tests.factories import (
     OrganizationFactory,
     ResponseDraftFactory,
 )
+from tests.helpers import Api
 
 pytestmark = pytest.mark.django_db
 
@@ -109,8 +109,8 @@ def test_message_draft_is_one_transaction(monkeypatch: pytest.MonkeyPatch) -> No
         message_draft_create(
             organization=organization, modality="email", subject="Hi", to_email="a@example.com"
         )
-    assert not Contact.objects.exists()
-    assert not Conversation.objects.exists()
+    assert not Contact.objects.unscoped().exists()
+    assert not Conversation.objects.unscoped().exists()
 
 
 def test_response_draft_keeps_the_pending_one_when_it_fails(
@@ -164,7 +164,7 @@ def test_delivery_of_a_message_draft_becomes_a_sent_message() -> None:
     draft.refresh_from_db()
     assert draft.status == DraftStatus.SENT
     assert draft.sent_at == T0
-    stored = Message.objects.get()
+    stored = Message.objects.unscoped().get()
     assert stored == message
     assert stored.organization == conversation.organization
     assert stored.conversation == conversation
@@ -204,18 +204,18 @@ def test_only_scheduled_drafts_are_delivered(status: str) -> None:
     draft = ResponseDraftFactory.create(status=status)
     with pytest.raises(IllegalTransition):
         draft_record_delivery(draft, sent_at=T0)
-    assert not Message.objects.exists()
+    assert not Message.objects.unscoped().exists()
     draft.refresh_from_db()
     assert draft.status == status
 
 
 def test_a_stale_copy_cannot_deliver_twice() -> None:
     draft = scheduled(ResponseDraftFactory.create())
-    stale = ResponseDraft.objects.get(pk=draft.pk)
+    stale = ResponseDraft.objects.unscoped().get(pk=draft.pk)
     draft_record_delivery(draft, sent_at=T0)
     with pytest.raises(IllegalTransition, match="sent -> sent"):
         draft_record_delivery(stale, sent_at=T0)  # the row is read again under its lock
-    assert Message.objects.count() == 1
+    assert Message.objects.unscoped().count() == 1
 
 
 def test_failure_and_retry() -> None:
@@ -224,7 +224,7 @@ def test_failure_and_retry() -> None:
     assert draft.status == DraftStatus.FAILED
     draft.refresh_from_db()
     assert draft.status == DraftStatus.FAILED
-    assert not Message.objects.exists()
+    assert not Message.objects.unscoped().exists()
     with pytest.raises(IllegalTransition):
         draft_record_failure(draft)
     scheduled(draft, T0 + timedelta(minutes=5))
@@ -298,7 +298,7 @@ def test_concurrent_response_drafts_leave_one_pending(
         thread.join()
 
     assert statuses == [200] * CONCURRENT_REQUESTS
-    drafts = ResponseDraft.objects.filter(conversation=conversation)
+    drafts = ResponseDraft.objects.unscoped().filter(conversation=conversation)
     assert drafts.count() == CONCURRENT_REQUESTS + 1
     assert drafts.filter(status=DraftStatus.PENDING).count() == 1
     assert drafts.filter(status=DraftStatus.SUPERSEDED).count() == CONCURRENT_REQUESTS

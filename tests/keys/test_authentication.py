@@ -6,8 +6,8 @@ from django.utils import timezone
 
 from apps.keys.models import ApiKey
 from apps.keys.services import api_key_revoke
-from tests.conftest import Api, detail
 from tests.factories import OrganizationFactory
+from tests.helpers import Api, detail
 
 pytestmark = pytest.mark.django_db
 

@@ -2,7 +2,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import Api, detail
+from tests.helpers import Api, detail
 
 pytestmark = pytest.mark.django_db
 

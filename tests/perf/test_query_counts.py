@@ -9,7 +9,6 @@ from django.test.utils import CaptureQueriesContext
 
 from apps.drafts.models import DraftStatus
 from apps.organizations.models import Organization
-from tests.conftest import Api
 from tests.factories import (
     AgentFactory,
     CompanyFactory,
@@ -17,11 +16,14 @@ from tests.factories import (
     ConversationFactory,
     MessageFactory,
     ResponseDraftFactory,
+    SaleContactFactory,
+    SaleConversationFactory,
     SaleFactory,
     TrackedLinkFactory,
 )
+from tests.helpers import Api
 from tests.security.routes import Route, organization_routes
-from tests.security.test_tenant_isolation import ids_of, make_tenant
+from tests.security.tenants import ids_of, make_tenant
 
 pytestmark = pytest.mark.django_db
 
@@ -50,8 +52,8 @@ def test_queries_do_not_grow_with_the_page(
         message = MessageFactory.create(conversation=tenant["conversation_id"])
         TrackedLinkFactory.create_batch(2, message=message)
         sale = SaleFactory.create(organization=organization, owner=tenant["agent_id"])
-        sale.contacts.add(tenant["contact_id"], through_defaults={"organization": organization})
-        sale.conversations.add(conversation, through_defaults={"organization": organization})
+        SaleContactFactory.create(sale=sale, contact=tenant["contact_id"])
+        SaleConversationFactory.create(sale=sale, conversation=conversation)
         ResponseDraftFactory.create(
             conversation=tenant["conversation_id"], status=DraftStatus.SUPERSEDED
         )

@@ -4,14 +4,16 @@ from typing import Any
 import pytest
 
 from apps.sales.models import SaleStatus, SaleStatusChange
-from tests.conftest import Api, detail
 from tests.factories import (
     AgentFactory,
     CompanyFactory,
     ContactFactory,
     ConversationFactory,
+    SaleContactFactory,
+    SaleConversationFactory,
     SaleFactory,
 )
+from tests.helpers import Api, detail
 
 pytestmark = pytest.mark.django_db
 
@@ -45,10 +47,10 @@ def test_sale_shape(api: Api, org_path: str, organization: Any) -> None:
         created_at=T0,
         last_activity_at=T0 + timedelta(days=2),
     )
-    sale.contacts.add(primary, through_defaults={"organization": organization, "is_primary": True})
-    sale.contacts.add(other, through_defaults={"organization": organization})
+    SaleContactFactory.create(sale=sale, contact=primary, is_primary=True)
+    SaleContactFactory.create(sale=sale, contact=other)
     for conversation in (second, first):  # listed in the order linked
-        sale.conversations.add(conversation, through_defaults={"organization": organization})
+        SaleConversationFactory.create(sale=sale, conversation=conversation)
     SaleStatusChange.objects.create(
         organization=organization,
         sale=sale,

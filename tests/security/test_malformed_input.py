@@ -6,9 +6,9 @@ from typing import Any
 import pytest
 
 from apps.organizations.models import Organization
-from tests.conftest import Api, detail
+from tests.helpers import Api, detail
 from tests.security.routes import Route, organization_routes
-from tests.security.test_tenant_isolation import ids_of, make_tenant
+from tests.security.tenants import ids_of, make_tenant
 
 pytestmark = pytest.mark.django_db
 

@@ -8,47 +8,13 @@ from typing import Any
 import pytest
 
 from apps.organizations.models import Organization
-from tests.conftest import Api, detail
-from tests.factories import (
-    AgentFactory,
-    CompanyFactory,
-    ContactFactory,
-    ConversationFactory,
-    MessageFactory,
-    ResponseDraftFactory,
-    SaleFactory,
-    TrackedLinkFactory,
-)
+from tests.helpers import Api, detail
 from tests.security.routes import Route, organization_routes
+from tests.security.tenants import ids_of, make_tenant
 
 pytestmark = pytest.mark.django_db
 
 ROUTES = organization_routes()
-
-
-def make_tenant(organization: Organization) -> dict[str, Any]:
-    """One of everything, for one organization: URL kwarg -> object."""
-    agent = AgentFactory.create(organization=organization)
-    company = CompanyFactory.create(organization=organization, agent=agent)
-    contact = ContactFactory.create(organization=organization, company=company)
-    conversation = ConversationFactory.create(
-        organization=organization, contact=contact, agent=agent
-    )
-    message = MessageFactory.create(conversation=conversation)
-    TrackedLinkFactory.create(message=message)
-    sale = SaleFactory.create(organization=organization, company=company, owner=agent)
-    sale.contacts.add(contact, through_defaults={"organization": organization})
-    sale.conversations.add(conversation, through_defaults={"organization": organization})
-    response_draft = ResponseDraftFactory.create(conversation=conversation)
-    return {
-        "agent_id": agent,
-        "company_id": company,
-        "contact_id": contact,
-        "conversation_id": conversation,
-        "message_id": message,
-        "sale_id": sale,
-        "response_draft": response_draft,
-    }
 
 
 def strings(value: Any) -> Iterator[str]:
@@ -65,12 +31,6 @@ def strings(value: Any) -> Iterator[str]:
 @pytest.fixture
 def tenants(organization: Organization, other_organization: Organization) -> tuple[dict, dict]:
     return make_tenant(organization), make_tenant(other_organization)
-
-
-def ids_of(tenant: dict[str, Any], route: Route) -> dict[str, str]:
-    missing = [name for name in route.kwargs if name not in tenant]
-    assert not missing, f"{route.template}: teach make_tenant() to build {missing}"
-    return {name: tenant[name].public_id for name in route.kwargs}
 
 
 @pytest.mark.parametrize("route", ROUTES, ids=lambda r: r.template)

@@ -122,6 +122,6 @@ def test_export_reads_one_snapshot_while_rows_are_written() -> None:
     writer.join()
     exported = before + list(lines)
     assert exported == FIXTURE.read_text(encoding="utf-8").splitlines()
-    assert Conversation.objects.filter(organization=organization).count() > sum(
+    assert Conversation.objects.for_org(organization).count() > sum(
         '"type":"conversation"' in line for line in exported
     )

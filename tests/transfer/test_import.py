@@ -13,12 +13,11 @@ from apps.agents.models import Agent
 from apps.companies.models import Company
 from apps.contacts.models import Contact
 from apps.conversations.models import Conversation, Message, TrackedLink
-from apps.drafts.models import Channel, MessageDraft, ResponseDraft
+from apps.drafts.models import MessageDraft, ResponseDraft
 from apps.keys.models import ApiKey
-from apps.organizations.models import Organization
+from apps.organizations.models import Channel, Organization
 from apps.sales.models import Sale, SaleContact, SaleConversation, SaleStatus, SaleStatusChange
 from apps.transfer import importer
-from tests.conftest import Api, detail
 from tests.factories import (
     AgentFactory,
     CompanyFactory,
@@ -29,6 +28,7 @@ from tests.factories import (
     SaleFactory,
     TrackedLinkFactory,
 )
+from tests.helpers import Api, detail
 from tests.transfer.helpers import (
     FIXTURE,
     ORG_ID,
@@ -56,7 +56,7 @@ TABLES: tuple[Any, ...] = (
 
 
 def row_counts() -> dict[str, int]:
-    return {model.__name__: model.objects.count() for model in TABLES}
+    return {model.__name__: model._base_manager.count() for model in TABLES}
 
 
 def api_shape(line: dict[str, Any]) -> dict[str, Any]:
@@ -168,7 +168,7 @@ def test_every_field_of_every_sale_and_drafts_stay_hidden(imported: Api) -> None
     response = imported.get(f"/organizations/{ORG_ID}/sales/{draft['sale_id']}")
     assert response.status_code == 404
     assert detail(response) == "Sale not found"
-    assert Sale.objects.get(public_id=draft["sale_id"]).is_draft
+    assert Sale.objects.unscoped().get(public_id=draft["sale_id"]).is_draft
 
 
 def test_derived_fields_are_computed_when_omitted(tmp_path: Path, make_key: Any) -> None:
@@ -187,7 +187,7 @@ def test_sale_last_activity_defaults_to_its_latest_change(tmp_path: Path) -> Non
     sale = next(line for line in lines if line.get("sale_id") == "deal-2")
     del sale["last_activity_at"]  # the file says 2025-03-09T17:00:00Z, later than any change
     import_file(write_lines(tmp_path / "f.jsonl", lines))
-    stored = Sale.objects.get(public_id="deal-2").last_activity_at
+    stored = Sale.objects.unscoped().get(public_id="deal-2").last_activity_at
     assert stored.isoformat() == "2025-03-08T09:00:00+00:00"
 
 
@@ -197,7 +197,7 @@ def test_money_is_normalised_to_two_place_strings(tmp_path: Path) -> None:
     sale["quote_details"]["output"]["total_price"] = 100
     sale["quote_details"]["arguments"]["products"][0]["unit_price"] = 19.9
     import_file(write_lines(tmp_path / "f.jsonl", lines))
-    quote = Sale.objects.get(public_id="deal-3").quote_details
+    quote = Sale.objects.unscoped().get(public_id="deal-3").quote_details
     assert quote["output"]["total_price"] == "100.00"
     assert quote["arguments"]["products"][0]["unit_price"] == "19.90"
 
@@ -208,7 +208,9 @@ def test_company_domain_is_normalised_like_the_api(tmp_path: Path) -> None:
         "https://WWW.Northwind.example.com/about"
     )
     import_file(write_lines(tmp_path / "f.jsonl", lines))
-    assert Company.objects.get(name="Northwind Homes").domain == "www.northwind.example.com"
+    assert (
+        Company.objects.unscoped().get(name="Northwind Homes").domain == "www.northwind.example.com"
+    )
 
 
 # -- round trips ----------------------------------------------------------------------------
@@ -242,7 +244,7 @@ def test_lines_may_reference_rows_still_waiting_in_a_batch(tmp_path: Path) -> No
     ]
     rest = [line for line in lines if line not in interleaved]
     import_file(write_lines(tmp_path / "f.jsonl", interleaved + rest))
-    assert Message.objects.get(public_id="m-4").conversation.public_id == "thread_9"
+    assert Message.objects.unscoped().get(public_id="m-4").conversation.public_id == "thread_9"
     assert row_counts()["Message"] == 6
 
 
@@ -263,7 +265,7 @@ def test_export_then_import_into_an_empty_database_is_identical(tmp_path: Path) 
     first = export_bytes(tmp_path, organization.public_id)
 
     for model in reversed(TABLES):  # an empty database, children first
-        model.objects.all().delete()
+        model._base_manager.all().delete()
     import_file(write_lines(tmp_path / "first.jsonl", first.decode().splitlines()))
     assert export_bytes(tmp_path, organization.public_id) == first
     assert b'"is_draft":true' in first
@@ -277,10 +279,10 @@ def test_the_demo_organization_round_trips_through_an_empty_database(tmp_path: P
     first = export_bytes(tmp_path, organization.public_id)
 
     for model in (ResponseDraft, MessageDraft, Channel, ApiKey, *reversed(TABLES)):
-        model.objects.all().delete()
+        model._base_manager.all().delete()
     import_file(write_lines(tmp_path / "demo.jsonl", first.decode().splitlines()))
     assert export_bytes(tmp_path, organization.public_id) == first
-    assert Message.objects.count() == 400
+    assert Message.objects.unscoped().count() == 400
 
 
 # -- re-imports -----------------------------------------------------------------------------
@@ -289,11 +291,11 @@ def test_the_demo_organization_round_trips_through_an_empty_database(tmp_path: P
 def test_reimport_changes_nothing(tmp_path: Path) -> None:
     import_file(FIXTURE)
     counts, exported = row_counts(), export_bytes(tmp_path)
-    pks = dict(Message.objects.values_list("public_id", "pk"))
+    pks = dict(Message.objects.unscoped().values_list("public_id", "pk"))
     import_file(FIXTURE)
     assert row_counts() == counts
     assert export_bytes(tmp_path) == exported
-    assert dict(Message.objects.values_list("public_id", "pk")) == pks
+    assert dict(Message.objects.unscoped().values_list("public_id", "pk")) == pks
 
 
 def test_reimport_makes_rows_and_children_exactly_what_the_lines_say(tmp_path: Path) -> None:
@@ -313,12 +315,14 @@ def test_reimport_makes_rows_and_children_exactly_what_the_lines_say(tmp_path: P
     changed_file = write_lines(tmp_path / "changed.jsonl", changed)
 
     import_file(changed_file)
-    assert Contact.objects.get(public_id="lead-42").name == "Lead Forty-Two"
+    assert Contact.objects.unscoped().get(public_id="lead-42").name == "Lead Forty-Two"
     assert list(
-        TrackedLink.objects.filter(message__public_id="m-2").values_list("public_id", "click_count")
+        TrackedLink.objects.unscoped()
+        .filter(message__public_id="m-2")
+        .values_list("public_id", "click_count")
     ) == [("promo.link-2", 9)]
-    assert SaleStatusChange.objects.filter(sale__public_id=sale["sale_id"]).count() == 1
-    assert not Sale.objects.get(public_id="deal-5-draft").is_draft
+    assert SaleStatusChange.objects.unscoped().filter(sale__public_id=sale["sale_id"]).count() == 1
+    assert not Sale.objects.unscoped().get(public_id="deal-5-draft").is_draft
     # Rows keep their place (internal ids), so the export is the changed file itself.
     assert export_bytes(tmp_path) == changed_file.read_bytes()
 
@@ -330,8 +334,8 @@ def test_a_message_moved_to_another_conversation_recomputes_both(tmp_path: Path)
     (moved,) = [line for line in lines if line.get("message_id") == "m-2"]
     moved["conversation_id"] = "conv-empty"
     import_file(write_lines(tmp_path / "move.jsonl", [lines[0], moved]))
-    old = Conversation.objects.get(public_id="cnv_6tY1uI3oP5aS7dF9gH2jK4")
-    new = Conversation.objects.get(public_id="conv-empty")
+    old = Conversation.objects.unscoped().get(public_id="cnv_6tY1uI3oP5aS7dF9gH2jK4")
+    new = Conversation.objects.unscoped().get(public_id="conv-empty")
     assert old.last_activity_at.isoformat() == "2025-03-01T09:12:00+00:00"  # m-3 is its latest
     assert new.last_activity_at.isoformat() == "2025-03-01T15:45:10+00:00"  # m-2's sent_at
 
@@ -342,8 +346,8 @@ def test_a_repeated_id_in_one_file_keeps_the_last_line(tmp_path: Path) -> None:
     contact["name"] = "Second line wins"
     write_lines(tmp_path / "f.jsonl", [*lines, contact])
     import_file(tmp_path / "f.jsonl")
-    assert Contact.objects.get(public_id="lead-42").name == "Second line wins"
-    assert Contact.objects.count() == 3
+    assert Contact.objects.unscoped().get(public_id="lead-42").name == "Second line wins"
+    assert Contact.objects.unscoped().count() == 3
 
 
 def test_import_into_an_organization_that_exists(tmp_path: Path) -> None:
@@ -352,4 +356,6 @@ def test_import_into_an_organization_that_exists(tmp_path: Path) -> None:
     import_file(FIXTURE)
     existing.refresh_from_db()
     assert existing.name == "Acme Roofing & Gutters — Zürich"
-    assert Contact.objects.filter(pk=other.pk).exists()  # rows the file does not name stay
+    assert (
+        Contact.objects.unscoped().filter(pk=other.pk).exists()
+    )  # rows the file does not name stay

@@ -2,7 +2,7 @@
 
 import django.db.models.deletion
 import django.utils.timezone
-import hyperrep.api.ids
+import hyperrep.ids
 from django.db import migrations, models
 
 
@@ -19,7 +19,7 @@ class Migration(migrations.Migration):
             name='Agent',
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('public_id', hyperrep.api.ids.PublicIdField(prefix='agt')),
+                ('public_id', hyperrep.ids.PublicIdField(prefix='agt')),
                 ('name', models.CharField(max_length=255)),
                 ('email', models.EmailField(blank=True, max_length=254, null=True)),
                 ('created_at', models.DateTimeField(default=django.utils.timezone.now)),

@@ -2,24 +2,511 @@
 
 import django.db.models.deletion
 from django.db import migrations, models
+from django.db.models import Case, Count, F, Sum, Value, When
+from django.db.models.functions import TruncDay, TruncHour
+from datetime import UTC
 
-from apps.analytics import rollup
+# Frozen: this migration installs exactly these triggers, and fills the rollups with exactly
+# this code, whatever apps/analytics/rollup.py says later. A change to the rollups is a new
+# migration with its own SQL.
+
+SOURCES = ("conversations_message", "conversations_conversation")
+EVENTS = ("insert", "update", "delete")
+MODALITIES = ("email", "text", "call", "live_chat", "form")
+# (below this many microseconds, the first band, band width), as rollup.BANDS was.
+BANDS = [
+    (60_000_000, 0, 1_000_000),
+    (3_600_000_000, 60, 60_000_000),
+    (86_400_000_000, 120, 600_000_000),
+    (None, 264, 3_600_000_000),
+]
+
+INSTALL = {
+    'postgresql': [
+        (
+            'CREATE OR REPLACE FUNCTION analytics_conversations_message_insert() RETURNS trigger '
+            'LANGUAGE plpgsql AS $$\nBEGIN\nWITH changes AS (SELECT *, 1 AS sign FROM new_rows) '
+            'INSERT INTO analytics_hourlytotals AS t (organization_id, hour, messages_received, '
+            'messages_sent) SELECT organization_id, hour, SUM(messages_received), '
+            "SUM(messages_sent) FROM (SELECT changes.organization_id, date_trunc('hour', "
+            "changes.sent_at, 'UTC') AS hour, changes.sign * (CASE WHEN changes.direction = "
+            "'received' THEN 1 ELSE 0 END) AS messages_received, changes.sign * (CASE WHEN "
+            "changes.direction = 'sent' THEN 1 ELSE 0 END) AS messages_sent FROM changes WHERE 1 "
+            '= 1) AS parts GROUP BY organization_id, hour HAVING SUM(messages_received) <> 0 OR '
+            'SUM(messages_sent) <> 0 ORDER BY organization_id, hour ON CONFLICT (organization_id,'
+            ' hour) DO UPDATE SET messages_received = t.messages_received + '
+            'EXCLUDED.messages_received, messages_sent = t.messages_sent + '
+            'EXCLUDED.messages_sent;\nRETURN NULL;\nEND\n$$'
+        ),
+        (
+            'CREATE TRIGGER analytics_conversations_message_insert AFTER INSERT ON '
+            'conversations_message REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE '
+            'FUNCTION analytics_conversations_message_insert()'
+        ),
+        (
+            'CREATE OR REPLACE FUNCTION analytics_conversations_message_update() RETURNS trigger '
+            'LANGUAGE plpgsql AS $$\nBEGIN\nWITH changes AS (SELECT *, 1 AS sign FROM new_rows '
+            'UNION ALL SELECT *, -1 AS sign FROM old_rows) INSERT INTO analytics_hourlytotals AS '
+            't (organization_id, hour, messages_received, messages_sent) SELECT organization_id, '
+            'hour, SUM(messages_received), SUM(messages_sent) FROM (SELECT '
+            "changes.organization_id, date_trunc('hour', changes.sent_at, 'UTC') AS hour, "
+            "changes.sign * (CASE WHEN changes.direction = 'received' THEN 1 ELSE 0 END) AS "
+            "messages_received, changes.sign * (CASE WHEN changes.direction = 'sent' THEN 1 ELSE "
+            '0 END) AS messages_sent FROM changes WHERE 1 = 1) AS parts GROUP BY organization_id,'
+            ' hour HAVING SUM(messages_received) <> 0 OR SUM(messages_sent) <> 0 ORDER BY '
+            'organization_id, hour ON CONFLICT (organization_id, hour) DO UPDATE SET '
+            'messages_received = t.messages_received + EXCLUDED.messages_received, messages_sent '
+            '= t.messages_sent + EXCLUDED.messages_sent;\nRETURN NULL;\nEND\n$$'
+        ),
+        (
+            'CREATE TRIGGER analytics_conversations_message_update AFTER UPDATE ON '
+            'conversations_message REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR '
+            'EACH STATEMENT EXECUTE FUNCTION analytics_conversations_message_update()'
+        ),
+        (
+            'CREATE OR REPLACE FUNCTION analytics_conversations_message_delete() RETURNS trigger '
+            'LANGUAGE plpgsql AS $$\nBEGIN\nWITH changes AS (SELECT *, -1 AS sign FROM old_rows) '
+            'INSERT INTO analytics_hourlytotals AS t (organization_id, hour, messages_received, '
+            'messages_sent) SELECT organization_id, hour, SUM(messages_received), '
+            "SUM(messages_sent) FROM (SELECT changes.organization_id, date_trunc('hour', "
+            "changes.sent_at, 'UTC') AS hour, changes.sign * (CASE WHEN changes.direction = "
+            "'received' THEN 1 ELSE 0 END) AS messages_received, changes.sign * (CASE WHEN "
+            "changes.direction = 'sent' THEN 1 ELSE 0 END) AS messages_sent FROM changes WHERE 1 "
+            '= 1) AS parts GROUP BY organization_id, hour HAVING SUM(messages_received) <> 0 OR '
+            'SUM(messages_sent) <> 0 ORDER BY organization_id, hour ON CONFLICT (organization_id,'
+            ' hour) DO UPDATE SET messages_received = t.messages_received + '
+            'EXCLUDED.messages_received, messages_sent = t.messages_sent + '
+            'EXCLUDED.messages_sent;\nRETURN NULL;\nEND\n$$'
+        ),
+        (
+            'CREATE TRIGGER analytics_conversations_message_delete AFTER DELETE ON '
+            'conversations_message REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE '
+            'FUNCTION analytics_conversations_message_delete()'
+        ),
+        (
+            'CREATE OR REPLACE FUNCTION analytics_conversations_conversation_insert() RETURNS '
+            'trigger LANGUAGE plpgsql AS $$\nBEGIN\nWITH changes AS (SELECT *, 1 AS sign FROM '
+            'new_rows) INSERT INTO analytics_hourlytotals AS t (organization_id, hour, '
+            'conversations_started, first_inbound_email, first_inbound_text, first_inbound_call, '
+            'first_inbound_live_chat, first_inbound_form, responded, response_time_us) SELECT '
+            'organization_id, hour, SUM(conversations_started), SUM(first_inbound_email), '
+            'SUM(first_inbound_text), SUM(first_inbound_call), SUM(first_inbound_live_chat), '
+            'SUM(first_inbound_form), SUM(responded), SUM(response_time_us) FROM (SELECT '
+            "changes.organization_id, date_trunc('hour', changes.start_at, 'UTC') AS hour, "
+            'changes.sign * (1) AS conversations_started, 0 AS first_inbound_email, 0 AS '
+            'first_inbound_text, 0 AS first_inbound_call, 0 AS first_inbound_live_chat, 0 AS '
+            'first_inbound_form, 0 AS responded, 0 AS response_time_us FROM changes WHERE 1 = 1 '
+            "UNION ALL SELECT changes.organization_id, date_trunc('hour', "
+            "changes.first_inbound_at, 'UTC') AS hour, 0 AS conversations_started, changes.sign *"
+            " (CASE WHEN changes.first_inbound_modality = 'email' THEN 1 ELSE 0 END) AS "
+            'first_inbound_email, changes.sign * (CASE WHEN changes.first_inbound_modality = '
+            "'text' THEN 1 ELSE 0 END) AS first_inbound_text, changes.sign * (CASE WHEN "
+            "changes.first_inbound_modality = 'call' THEN 1 ELSE 0 END) AS first_inbound_call, "
+            "changes.sign * (CASE WHEN changes.first_inbound_modality = 'live_chat' THEN 1 ELSE 0"
+            ' END) AS first_inbound_live_chat, changes.sign * (CASE WHEN '
+            "changes.first_inbound_modality = 'form' THEN 1 ELSE 0 END) AS first_inbound_form, "
+            'changes.sign * (CASE WHEN changes.response_time_us IS NOT NULL THEN 1 ELSE 0 END) AS'
+            ' responded, changes.sign * (COALESCE(changes.response_time_us, 0)) AS '
+            'response_time_us FROM changes WHERE changes.first_inbound_at IS NOT NULL) AS parts '
+            'GROUP BY organization_id, hour HAVING SUM(conversations_started) <> 0 OR '
+            'SUM(first_inbound_email) <> 0 OR SUM(first_inbound_text) <> 0 OR '
+            'SUM(first_inbound_call) <> 0 OR SUM(first_inbound_live_chat) <> 0 OR '
+            'SUM(first_inbound_form) <> 0 OR SUM(responded) <> 0 OR SUM(response_time_us) <> 0 '
+            'ORDER BY organization_id, hour ON CONFLICT (organization_id, hour) DO UPDATE SET '
+            'conversations_started = t.conversations_started + EXCLUDED.conversations_started, '
+            'first_inbound_email = t.first_inbound_email + EXCLUDED.first_inbound_email, '
+            'first_inbound_text = t.first_inbound_text + EXCLUDED.first_inbound_text, '
+            'first_inbound_call = t.first_inbound_call + EXCLUDED.first_inbound_call, '
+            'first_inbound_live_chat = t.first_inbound_live_chat + '
+            'EXCLUDED.first_inbound_live_chat, first_inbound_form = t.first_inbound_form + '
+            'EXCLUDED.first_inbound_form, responded = t.responded + EXCLUDED.responded, '
+            'response_time_us = t.response_time_us + EXCLUDED.response_time_us;\nWITH changes AS '
+            '(SELECT *, 1 AS sign FROM new_rows) INSERT INTO analytics_dailyresponseband AS t '
+            '(organization_id, day, band, conversations) SELECT organization_id, day, band, '
+            "SUM(conversations) FROM (SELECT changes.organization_id, date_trunc('day', "
+            "changes.first_inbound_at, 'UTC') AS day, CASE WHEN changes.response_time_us < "
+            '60000000 THEN 0 + changes.response_time_us / 1000000 WHEN changes.response_time_us <'
+            ' 3600000000 THEN 60 + changes.response_time_us / 60000000 WHEN '
+            'changes.response_time_us < 86400000000 THEN 120 + changes.response_time_us / '
+            '600000000 ELSE 264 + changes.response_time_us / 3600000000 END AS band, changes.sign'
+            ' * (1) AS conversations FROM changes WHERE changes.response_time_us IS NOT NULL) AS '
+            'parts GROUP BY organization_id, day, band HAVING SUM(conversations) <> 0 ORDER BY '
+            'organization_id, day, band ON CONFLICT (organization_id, day, band) DO UPDATE SET '
+            'conversations = t.conversations + EXCLUDED.conversations;\nRETURN NULL;\nEND\n$$'
+        ),
+        (
+            'CREATE TRIGGER analytics_conversations_conversation_insert AFTER INSERT ON '
+            'conversations_conversation REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT '
+            'EXECUTE FUNCTION analytics_conversations_conversation_insert()'
+        ),
+        (
+            'CREATE OR REPLACE FUNCTION analytics_conversations_conversation_update() RETURNS '
+            'trigger LANGUAGE plpgsql AS $$\nBEGIN\nWITH changes AS (SELECT *, 1 AS sign FROM '
+            'new_rows UNION ALL SELECT *, -1 AS sign FROM old_rows) INSERT INTO '
+            'analytics_hourlytotals AS t (organization_id, hour, conversations_started, '
+            'first_inbound_email, first_inbound_text, first_inbound_call, '
+            'first_inbound_live_chat, first_inbound_form, responded, response_time_us) SELECT '
+            'organization_id, hour, SUM(conversations_started), SUM(first_inbound_email), '
+            'SUM(first_inbound_text), SUM(first_inbound_call), SUM(first_inbound_live_chat), '
+            'SUM(first_inbound_form), SUM(responded), SUM(response_time_us) FROM (SELECT '
+            "changes.organization_id, date_trunc('hour', changes.start_at, 'UTC') AS hour, "
+            'changes.sign * (1) AS conversations_started, 0 AS first_inbound_email, 0 AS '
+            'first_inbound_text, 0 AS first_inbound_call, 0 AS first_inbound_live_chat, 0 AS '
+            'first_inbound_form, 0 AS responded, 0 AS response_time_us FROM changes WHERE 1 = 1 '
+            "UNION ALL SELECT changes.organization_id, date_trunc('hour', "
+            "changes.first_inbound_at, 'UTC') AS hour, 0 AS conversations_started, changes.sign *"
+            " (CASE WHEN changes.first_inbound_modality = 'email' THEN 1 ELSE 0 END) AS "
+            'first_inbound_email, changes.sign * (CASE WHEN changes.first_inbound_modality = '
+            "'text' THEN 1 ELSE 0 END) AS first_inbound_text, changes.sign * (CASE WHEN "
+            "changes.first_inbound_modality = 'call' THEN 1 ELSE 0 END) AS first_inbound_call, "
+            "changes.sign * (CASE WHEN changes.first_inbound_modality = 'live_chat' THEN 1 ELSE 0"
+            ' END) AS first_inbound_live_chat, changes.sign * (CASE WHEN '
+            "changes.first_inbound_modality = 'form' THEN 1 ELSE 0 END) AS first_inbound_form, "
+            'changes.sign * (CASE WHEN changes.response_time_us IS NOT NULL THEN 1 ELSE 0 END) AS'
+            ' responded, changes.sign * (COALESCE(changes.response_time_us, 0)) AS '
+            'response_time_us FROM changes WHERE changes.first_inbound_at IS NOT NULL) AS parts '
+            'GROUP BY organization_id, hour HAVING SUM(conversations_started) <> 0 OR '
+            'SUM(first_inbound_email) <> 0 OR SUM(first_inbound_text) <> 0 OR '
+            'SUM(first_inbound_call) <> 0 OR SUM(first_inbound_live_chat) <> 0 OR '
+            'SUM(first_inbound_form) <> 0 OR SUM(responded) <> 0 OR SUM(response_time_us) <> 0 '
+            'ORDER BY organization_id, hour ON CONFLICT (organization_id, hour) DO UPDATE SET '
+            'conversations_started = t.conversations_started + EXCLUDED.conversations_started, '
+            'first_inbound_email = t.first_inbound_email + EXCLUDED.first_inbound_email, '
+            'first_inbound_text = t.first_inbound_text + EXCLUDED.first_inbound_text, '
+            'first_inbound_call = t.first_inbound_call + EXCLUDED.first_inbound_call, '
+            'first_inbound_live_chat = t.first_inbound_live_chat + '
+            'EXCLUDED.first_inbound_live_chat, first_inbound_form = t.first_inbound_form + '
+            'EXCLUDED.first_inbound_form, responded = t.responded + EXCLUDED.responded, '
+            'response_time_us = t.response_time_us + EXCLUDED.response_time_us;\nWITH changes AS '
+            '(SELECT *, 1 AS sign FROM new_rows UNION ALL SELECT *, -1 AS sign FROM old_rows) '
+            'INSERT INTO analytics_dailyresponseband AS t (organization_id, day, band, '
+            'conversations) SELECT organization_id, day, band, SUM(conversations) FROM (SELECT '
+            "changes.organization_id, date_trunc('day', changes.first_inbound_at, 'UTC') AS day, "
+            'CASE WHEN changes.response_time_us < 60000000 THEN 0 + changes.response_time_us / '
+            '1000000 WHEN changes.response_time_us < 3600000000 THEN 60 + '
+            'changes.response_time_us / 60000000 WHEN changes.response_time_us < 86400000000 THEN'
+            ' 120 + changes.response_time_us / 600000000 ELSE 264 + changes.response_time_us / '
+            '3600000000 END AS band, changes.sign * (1) AS conversations FROM changes WHERE '
+            'changes.response_time_us IS NOT NULL) AS parts GROUP BY organization_id, day, band '
+            'HAVING SUM(conversations) <> 0 ORDER BY organization_id, day, band ON CONFLICT '
+            '(organization_id, day, band) DO UPDATE SET conversations = t.conversations + '
+            'EXCLUDED.conversations;\nRETURN NULL;\nEND\n$$'
+        ),
+        (
+            'CREATE TRIGGER analytics_conversations_conversation_update AFTER UPDATE ON '
+            'conversations_conversation REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows '
+            'FOR EACH STATEMENT EXECUTE FUNCTION analytics_conversations_conversation_update()'
+        ),
+        (
+            'CREATE OR REPLACE FUNCTION analytics_conversations_conversation_delete() RETURNS '
+            'trigger LANGUAGE plpgsql AS $$\nBEGIN\nWITH changes AS (SELECT *, -1 AS sign FROM '
+            'old_rows) INSERT INTO analytics_hourlytotals AS t (organization_id, hour, '
+            'conversations_started, first_inbound_email, first_inbound_text, first_inbound_call, '
+            'first_inbound_live_chat, first_inbound_form, responded, response_time_us) SELECT '
+            'organization_id, hour, SUM(conversations_started), SUM(first_inbound_email), '
+            'SUM(first_inbound_text), SUM(first_inbound_call), SUM(first_inbound_live_chat), '
+            'SUM(first_inbound_form), SUM(responded), SUM(response_time_us) FROM (SELECT '
+            "changes.organization_id, date_trunc('hour', changes.start_at, 'UTC') AS hour, "
+            'changes.sign * (1) AS conversations_started, 0 AS first_inbound_email, 0 AS '
+            'first_inbound_text, 0 AS first_inbound_call, 0 AS first_inbound_live_chat, 0 AS '
+            'first_inbound_form, 0 AS responded, 0 AS response_time_us FROM changes WHERE 1 = 1 '
+            "UNION ALL SELECT changes.organization_id, date_trunc('hour', "
+            "changes.first_inbound_at, 'UTC') AS hour, 0 AS conversations_started, changes.sign *"
+            " (CASE WHEN changes.first_inbound_modality = 'email' THEN 1 ELSE 0 END) AS "
+            'first_inbound_email, changes.sign * (CASE WHEN changes.first_inbound_modality = '
+            "'text' THEN 1 ELSE 0 END) AS first_inbound_text, changes.sign * (CASE WHEN "
+            "changes.first_inbound_modality = 'call' THEN 1 ELSE 0 END) AS first_inbound_call, "
+            "changes.sign * (CASE WHEN changes.first_inbound_modality = 'live_chat' THEN 1 ELSE 0"
+            ' END) AS first_inbound_live_chat, changes.sign * (CASE WHEN '
+            "changes.first_inbound_modality = 'form' THEN 1 ELSE 0 END) AS first_inbound_form, "
+            'changes.sign * (CASE WHEN changes.response_time_us IS NOT NULL THEN 1 ELSE 0 END) AS'
+            ' responded, changes.sign * (COALESCE(changes.response_time_us, 0)) AS '
+            'response_time_us FROM changes WHERE changes.first_inbound_at IS NOT NULL) AS parts '
+            'GROUP BY organization_id, hour HAVING SUM(conversations_started) <> 0 OR '
+            'SUM(first_inbound_email) <> 0 OR SUM(first_inbound_text) <> 0 OR '
+            'SUM(first_inbound_call) <> 0 OR SUM(first_inbound_live_chat) <> 0 OR '
+            'SUM(first_inbound_form) <> 0 OR SUM(responded) <> 0 OR SUM(response_time_us) <> 0 '
+            'ORDER BY organization_id, hour ON CONFLICT (organization_id, hour) DO UPDATE SET '
+            'conversations_started = t.conversations_started + EXCLUDED.conversations_started, '
+            'first_inbound_email = t.first_inbound_email + EXCLUDED.first_inbound_email, '
+            'first_inbound_text = t.first_inbound_text + EXCLUDED.first_inbound_text, '
+            'first_inbound_call = t.first_inbound_call + EXCLUDED.first_inbound_call, '
+            'first_inbound_live_chat = t.first_inbound_live_chat + '
+            'EXCLUDED.first_inbound_live_chat, first_inbound_form = t.first_inbound_form + '
+            'EXCLUDED.first_inbound_form, responded = t.responded + EXCLUDED.responded, '
+            'response_time_us = t.response_time_us + EXCLUDED.response_time_us;\nWITH changes AS '
+            '(SELECT *, -1 AS sign FROM old_rows) INSERT INTO analytics_dailyresponseband AS t '
+            '(organization_id, day, band, conversations) SELECT organization_id, day, band, '
+            "SUM(conversations) FROM (SELECT changes.organization_id, date_trunc('day', "
+            "changes.first_inbound_at, 'UTC') AS day, CASE WHEN changes.response_time_us < "
+            '60000000 THEN 0 + changes.response_time_us / 1000000 WHEN changes.response_time_us <'
+            ' 3600000000 THEN 60 + changes.response_time_us / 60000000 WHEN '
+            'changes.response_time_us < 86400000000 THEN 120 + changes.response_time_us / '
+            '600000000 ELSE 264 + changes.response_time_us / 3600000000 END AS band, changes.sign'
+            ' * (1) AS conversations FROM changes WHERE changes.response_time_us IS NOT NULL) AS '
+            'parts GROUP BY organization_id, day, band HAVING SUM(conversations) <> 0 ORDER BY '
+            'organization_id, day, band ON CONFLICT (organization_id, day, band) DO UPDATE SET '
+            'conversations = t.conversations + EXCLUDED.conversations;\nRETURN NULL;\nEND\n$$'
+        ),
+        (
+            'CREATE TRIGGER analytics_conversations_conversation_delete AFTER DELETE ON '
+            'conversations_conversation REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT '
+            'EXECUTE FUNCTION analytics_conversations_conversation_delete()'
+        ),
+    ],
+    'sqlite': [
+        (
+            'CREATE TRIGGER analytics_conversations_message_insert AFTER INSERT ON '
+            'conversations_message BEGIN\nINSERT INTO analytics_hourlytotals (organization_id, '
+            'hour, messages_received, messages_sent) SELECT NEW.organization_id, '
+            "strftime('%Y-%m-%d %H:00:00', NEW.sent_at), 1 * (CASE WHEN NEW.direction = "
+            "'received' THEN 1 ELSE 0 END), 1 * (CASE WHEN NEW.direction = 'sent' THEN 1 ELSE 0 "
+            'END) WHERE 1 = 1 ON CONFLICT (organization_id, hour) DO UPDATE SET messages_received'
+            ' = messages_received + excluded.messages_received, messages_sent = messages_sent + '
+            'excluded.messages_sent;\nEND'
+        ),
+        (
+            'CREATE TRIGGER analytics_conversations_message_update AFTER UPDATE ON '
+            'conversations_message BEGIN\nINSERT INTO analytics_hourlytotals (organization_id, '
+            'hour, messages_received, messages_sent) SELECT OLD.organization_id, '
+            "strftime('%Y-%m-%d %H:00:00', OLD.sent_at), -1 * (CASE WHEN OLD.direction = "
+            "'received' THEN 1 ELSE 0 END), -1 * (CASE WHEN OLD.direction = 'sent' THEN 1 ELSE 0 "
+            'END) WHERE 1 = 1 ON CONFLICT (organization_id, hour) DO UPDATE SET messages_received'
+            ' = messages_received + excluded.messages_received, messages_sent = messages_sent + '
+            'excluded.messages_sent;\nINSERT INTO analytics_hourlytotals (organization_id, hour, '
+            "messages_received, messages_sent) SELECT NEW.organization_id, strftime('%Y-%m-%d "
+            "%H:00:00', NEW.sent_at), 1 * (CASE WHEN NEW.direction = 'received' THEN 1 ELSE 0 "
+            "END), 1 * (CASE WHEN NEW.direction = 'sent' THEN 1 ELSE 0 END) WHERE 1 = 1 ON "
+            'CONFLICT (organization_id, hour) DO UPDATE SET messages_received = messages_received'
+            ' + excluded.messages_received, messages_sent = messages_sent + '
+            'excluded.messages_sent;\nEND'
+        ),
+        (
+            'CREATE TRIGGER analytics_conversations_message_delete AFTER DELETE ON '
+            'conversations_message BEGIN\nINSERT INTO analytics_hourlytotals (organization_id, '
+            'hour, messages_received, messages_sent) SELECT OLD.organization_id, '
+            "strftime('%Y-%m-%d %H:00:00', OLD.sent_at), -1 * (CASE WHEN OLD.direction = "
+            "'received' THEN 1 ELSE 0 END), -1 * (CASE WHEN OLD.direction = 'sent' THEN 1 ELSE 0 "
+            'END) WHERE 1 = 1 ON CONFLICT (organization_id, hour) DO UPDATE SET messages_received'
+            ' = messages_received + excluded.messages_received, messages_sent = messages_sent + '
+            'excluded.messages_sent;\nEND'
+        ),
+        (
+            'CREATE TRIGGER analytics_conversations_conversation_insert AFTER INSERT ON '
+            'conversations_conversation BEGIN\nINSERT INTO analytics_hourlytotals '
+            '(organization_id, hour, conversations_started) SELECT NEW.organization_id, '
+            "strftime('%Y-%m-%d %H:00:00', NEW.start_at), 1 * (1) WHERE 1 = 1 ON CONFLICT "
+            '(organization_id, hour) DO UPDATE SET conversations_started = conversations_started '
+            '+ excluded.conversations_started;\nINSERT INTO analytics_hourlytotals '
+            '(organization_id, hour, first_inbound_email, first_inbound_text, first_inbound_call,'
+            ' first_inbound_live_chat, first_inbound_form, responded, response_time_us) SELECT '
+            "NEW.organization_id, strftime('%Y-%m-%d %H:00:00', NEW.first_inbound_at), 1 * (CASE "
+            "WHEN NEW.first_inbound_modality = 'email' THEN 1 ELSE 0 END), 1 * (CASE WHEN "
+            "NEW.first_inbound_modality = 'text' THEN 1 ELSE 0 END), 1 * (CASE WHEN "
+            "NEW.first_inbound_modality = 'call' THEN 1 ELSE 0 END), 1 * (CASE WHEN "
+            "NEW.first_inbound_modality = 'live_chat' THEN 1 ELSE 0 END), 1 * (CASE WHEN "
+            "NEW.first_inbound_modality = 'form' THEN 1 ELSE 0 END), 1 * (CASE WHEN "
+            'NEW.response_time_us IS NOT NULL THEN 1 ELSE 0 END), 1 * '
+            '(COALESCE(NEW.response_time_us, 0)) WHERE NEW.first_inbound_at IS NOT NULL ON '
+            'CONFLICT (organization_id, hour) DO UPDATE SET first_inbound_email = '
+            'first_inbound_email + excluded.first_inbound_email, first_inbound_text = '
+            'first_inbound_text + excluded.first_inbound_text, first_inbound_call = '
+            'first_inbound_call + excluded.first_inbound_call, first_inbound_live_chat = '
+            'first_inbound_live_chat + excluded.first_inbound_live_chat, first_inbound_form = '
+            'first_inbound_form + excluded.first_inbound_form, responded = responded + '
+            'excluded.responded, response_time_us = response_time_us + excluded.response_time_us;'
+            '\nINSERT INTO analytics_dailyresponseband (organization_id, day, band, conversations)'
+            " SELECT NEW.organization_id, strftime('%Y-%m-%d 00:00:00', NEW.first_inbound_at), "
+            'CASE WHEN NEW.response_time_us < 60000000 THEN 0 + NEW.response_time_us / 1000000 '
+            'WHEN NEW.response_time_us < 3600000000 THEN 60 + NEW.response_time_us / 60000000 '
+            'WHEN NEW.response_time_us < 86400000000 THEN 120 + NEW.response_time_us / 600000000 '
+            'ELSE 264 + NEW.response_time_us / 3600000000 END, 1 * (1) WHERE NEW.response_time_us'
+            ' IS NOT NULL ON CONFLICT (organization_id, day, band) DO UPDATE SET conversations = '
+            'conversations + excluded.conversations;\nEND'
+        ),
+        (
+            'CREATE TRIGGER analytics_conversations_conversation_update AFTER UPDATE ON '
+            'conversations_conversation BEGIN\nINSERT INTO analytics_hourlytotals '
+            '(organization_id, hour, conversations_started) SELECT OLD.organization_id, '
+            "strftime('%Y-%m-%d %H:00:00', OLD.start_at), -1 * (1) WHERE 1 = 1 ON CONFLICT "
+            '(organization_id, hour) DO UPDATE SET conversations_started = conversations_started '
+            '+ excluded.conversations_started;\nINSERT INTO analytics_hourlytotals '
+            '(organization_id, hour, first_inbound_email, first_inbound_text, first_inbound_call,'
+            ' first_inbound_live_chat, first_inbound_form, responded, response_time_us) SELECT '
+            "OLD.organization_id, strftime('%Y-%m-%d %H:00:00', OLD.first_inbound_at), -1 * (CASE"
+            " WHEN OLD.first_inbound_modality = 'email' THEN 1 ELSE 0 END), -1 * (CASE WHEN "
+            "OLD.first_inbound_modality = 'text' THEN 1 ELSE 0 END), -1 * (CASE WHEN "
+            "OLD.first_inbound_modality = 'call' THEN 1 ELSE 0 END), -1 * (CASE WHEN "
+            "OLD.first_inbound_modality = 'live_chat' THEN 1 ELSE 0 END), -1 * (CASE WHEN "
+            "OLD.first_inbound_modality = 'form' THEN 1 ELSE 0 END), -1 * (CASE WHEN "
+            'OLD.response_time_us IS NOT NULL THEN 1 ELSE 0 END), -1 * '
+            '(COALESCE(OLD.response_time_us, 0)) WHERE OLD.first_inbound_at IS NOT NULL ON '
+            'CONFLICT (organization_id, hour) DO UPDATE SET first_inbound_email = '
+            'first_inbound_email + excluded.first_inbound_email, first_inbound_text = '
+            'first_inbound_text + excluded.first_inbound_text, first_inbound_call = '
+            'first_inbound_call + excluded.first_inbound_call, first_inbound_live_chat = '
+            'first_inbound_live_chat + excluded.first_inbound_live_chat, first_inbound_form = '
+            'first_inbound_form + excluded.first_inbound_form, responded = responded + '
+            'excluded.responded, response_time_us = response_time_us + excluded.response_time_us;'
+            '\nINSERT INTO analytics_dailyresponseband (organization_id, day, band, conversations)'
+            " SELECT OLD.organization_id, strftime('%Y-%m-%d 00:00:00', OLD.first_inbound_at), "
+            'CASE WHEN OLD.response_time_us < 60000000 THEN 0 + OLD.response_time_us / 1000000 '
+            'WHEN OLD.response_time_us < 3600000000 THEN 60 + OLD.response_time_us / 60000000 '
+            'WHEN OLD.response_time_us < 86400000000 THEN 120 + OLD.response_time_us / 600000000 '
+            'ELSE 264 + OLD.response_time_us / 3600000000 END, -1 * (1) WHERE '
+            'OLD.response_time_us IS NOT NULL ON CONFLICT (organization_id, day, band) DO UPDATE '
+            'SET conversations = conversations + excluded.conversations;\nINSERT INTO '
+            'analytics_hourlytotals (organization_id, hour, conversations_started) SELECT '
+            "NEW.organization_id, strftime('%Y-%m-%d %H:00:00', NEW.start_at), 1 * (1) WHERE 1 = "
+            '1 ON CONFLICT (organization_id, hour) DO UPDATE SET conversations_started = '
+            'conversations_started + excluded.conversations_started;\nINSERT INTO '
+            'analytics_hourlytotals (organization_id, hour, first_inbound_email, '
+            'first_inbound_text, first_inbound_call, first_inbound_live_chat, first_inbound_form,'
+            " responded, response_time_us) SELECT NEW.organization_id, strftime('%Y-%m-%d "
+            "%H:00:00', NEW.first_inbound_at), 1 * (CASE WHEN NEW.first_inbound_modality = "
+            "'email' THEN 1 ELSE 0 END), 1 * (CASE WHEN NEW.first_inbound_modality = 'text' THEN "
+            "1 ELSE 0 END), 1 * (CASE WHEN NEW.first_inbound_modality = 'call' THEN 1 ELSE 0 "
+            "END), 1 * (CASE WHEN NEW.first_inbound_modality = 'live_chat' THEN 1 ELSE 0 END), 1 "
+            "* (CASE WHEN NEW.first_inbound_modality = 'form' THEN 1 ELSE 0 END), 1 * (CASE WHEN "
+            'NEW.response_time_us IS NOT NULL THEN 1 ELSE 0 END), 1 * '
+            '(COALESCE(NEW.response_time_us, 0)) WHERE NEW.first_inbound_at IS NOT NULL ON '
+            'CONFLICT (organization_id, hour) DO UPDATE SET first_inbound_email = '
+            'first_inbound_email + excluded.first_inbound_email, first_inbound_text = '
+            'first_inbound_text + excluded.first_inbound_text, first_inbound_call = '
+            'first_inbound_call + excluded.first_inbound_call, first_inbound_live_chat = '
+            'first_inbound_live_chat + excluded.first_inbound_live_chat, first_inbound_form = '
+            'first_inbound_form + excluded.first_inbound_form, responded = responded + '
+            'excluded.responded, response_time_us = response_time_us + excluded.response_time_us;'
+            '\nINSERT INTO analytics_dailyresponseband (organization_id, day, band, conversations)'
+            " SELECT NEW.organization_id, strftime('%Y-%m-%d 00:00:00', NEW.first_inbound_at), "
+            'CASE WHEN NEW.response_time_us < 60000000 THEN 0 + NEW.response_time_us / 1000000 '
+            'WHEN NEW.response_time_us < 3600000000 THEN 60 + NEW.response_time_us / 60000000 '
+            'WHEN NEW.response_time_us < 86400000000 THEN 120 + NEW.response_time_us / 600000000 '
+            'ELSE 264 + NEW.response_time_us / 3600000000 END, 1 * (1) WHERE NEW.response_time_us'
+            ' IS NOT NULL ON CONFLICT (organization_id, day, band) DO UPDATE SET conversations = '
+            'conversations + excluded.conversations;\nEND'
+        ),
+        (
+            'CREATE TRIGGER analytics_conversations_conversation_delete AFTER DELETE ON '
+            'conversations_conversation BEGIN\nINSERT INTO analytics_hourlytotals '
+            '(organization_id, hour, conversations_started) SELECT OLD.organization_id, '
+            "strftime('%Y-%m-%d %H:00:00', OLD.start_at), -1 * (1) WHERE 1 = 1 ON CONFLICT "
+            '(organization_id, hour) DO UPDATE SET conversations_started = conversations_started '
+            '+ excluded.conversations_started;\nINSERT INTO analytics_hourlytotals '
+            '(organization_id, hour, first_inbound_email, first_inbound_text, first_inbound_call,'
+            ' first_inbound_live_chat, first_inbound_form, responded, response_time_us) SELECT '
+            "OLD.organization_id, strftime('%Y-%m-%d %H:00:00', OLD.first_inbound_at), -1 * (CASE"
+            " WHEN OLD.first_inbound_modality = 'email' THEN 1 ELSE 0 END), -1 * (CASE WHEN "
+            "OLD.first_inbound_modality = 'text' THEN 1 ELSE 0 END), -1 * (CASE WHEN "
+            "OLD.first_inbound_modality = 'call' THEN 1 ELSE 0 END), -1 * (CASE WHEN "
+            "OLD.first_inbound_modality = 'live_chat' THEN 1 ELSE 0 END), -1 * (CASE WHEN "
+            "OLD.first_inbound_modality = 'form' THEN 1 ELSE 0 END), -1 * (CASE WHEN "
+            'OLD.response_time_us IS NOT NULL THEN 1 ELSE 0 END), -1 * '
+            '(COALESCE(OLD.response_time_us, 0)) WHERE OLD.first_inbound_at IS NOT NULL ON '
+            'CONFLICT (organization_id, hour) DO UPDATE SET first_inbound_email = '
+            'first_inbound_email + excluded.first_inbound_email, first_inbound_text = '
+            'first_inbound_text + excluded.first_inbound_text, first_inbound_call = '
+            'first_inbound_call + excluded.first_inbound_call, first_inbound_live_chat = '
+            'first_inbound_live_chat + excluded.first_inbound_live_chat, first_inbound_form = '
+            'first_inbound_form + excluded.first_inbound_form, responded = responded + '
+            'excluded.responded, response_time_us = response_time_us + excluded.response_time_us;'
+            '\nINSERT INTO analytics_dailyresponseband (organization_id, day, band, conversations)'
+            " SELECT OLD.organization_id, strftime('%Y-%m-%d 00:00:00', OLD.first_inbound_at), "
+            'CASE WHEN OLD.response_time_us < 60000000 THEN 0 + OLD.response_time_us / 1000000 '
+            'WHEN OLD.response_time_us < 3600000000 THEN 60 + OLD.response_time_us / 60000000 '
+            'WHEN OLD.response_time_us < 86400000000 THEN 120 + OLD.response_time_us / 600000000 '
+            'ELSE 264 + OLD.response_time_us / 3600000000 END, -1 * (1) WHERE '
+            'OLD.response_time_us IS NOT NULL ON CONFLICT (organization_id, day, band) DO UPDATE '
+            'SET conversations = conversations + excluded.conversations;\nEND'
+        ),
+    ],
+}
+
+
+def band_expression(field):
+    whens = [
+        When(**{f"{field}__lt": below}, then=Value(first) + F(field) / Value(width))
+        for below, first, width in BANDS[:-1]
+    ]
+    _none, first, width = BANDS[-1]
+    return Case(*whens, default=Value(first) + F(field) / Value(width))
+
+
+def rebuild(conversations, messages):
+    """The rollups from scratch, by ordinary aggregates: hourly totals by (organization,
+    hour) and response bands by (organization, day, band)."""
+    hours = {}
+
+    def add(rows, key):
+        for row in rows:
+            totals = hours.setdefault((row.pop("organization_id"), row.pop(key)), {})
+            for column, value in row.items():
+                totals[column] = totals.get(column, 0) + value
+
+    add(
+        messages.annotate(at=TruncHour("sent_at", tzinfo=UTC))
+        .values("organization_id", "at")
+        .annotate(
+            messages_received=Count("pk", filter=models.Q(direction="received")),
+            messages_sent=Count("pk", filter=models.Q(direction="sent")),
+        )
+        .order_by(),
+        "at",
+    )
+    add(
+        conversations.annotate(at=TruncHour("start_at", tzinfo=UTC))
+        .values("organization_id", "at")
+        .annotate(conversations_started=Count("pk"))
+        .order_by(),
+        "at",
+    )
+    add(
+        conversations.exclude(first_inbound_at=None)
+        .annotate(at=TruncHour("first_inbound_at", tzinfo=UTC))
+        .values("organization_id", "at")
+        .annotate(
+            **{
+                f"first_inbound_{modality}": Count(
+                    "pk", filter=models.Q(first_inbound_modality=modality)
+                )
+                for modality in MODALITIES
+            },
+            responded=Count("response_time_us"),
+            response_time_us_sum=Sum("response_time_us", default=0),
+        )
+        .order_by(),
+        "at",
+    )
+    for totals in hours.values():
+        totals["response_time_us"] = totals.pop("response_time_us_sum", 0)
+    bands = {
+        (row["organization_id"], row["at"], row["number"]): row["count"]
+        for row in conversations.exclude(response_time_us=None)
+        .annotate(
+            at=TruncDay("first_inbound_at", tzinfo=UTC), number=band_expression("response_time_us")
+        )
+        .values("organization_id", "at", "number")
+        .annotate(count=Count("pk"))
+        .order_by()
+    }
+    return hours, bands
 
 
 def install_and_fill(apps, schema_editor):
     """The triggers first, then the rollups of the rows already there."""
-    rollup.install(schema_editor)
+    for statement in INSTALL[schema_editor.connection.vendor]:
+        schema_editor.execute(statement)
     hourly = apps.get_model("analytics", "HourlyTotals")
     daily = apps.get_model("analytics", "DailyResponseBand")
-    hours, bands = rollup.rebuild(
-        apps.get_model("conversations", "Conversation").objects.all(),
-        apps.get_model("conversations", "Message").objects.all(),
+    hours, bands = rebuild(
+        apps.get_model("conversations", "Conversation")._base_manager.all(),
+        apps.get_model("conversations", "Message")._base_manager.all(),
     )
-    hourly.objects.bulk_create(
+    hourly._base_manager.bulk_create(
         (hourly(organization_id=org, hour=hour, **totals) for (org, hour), totals in hours.items()),
         batch_size=2000,
     )
-    daily.objects.bulk_create(
+    daily._base_manager.bulk_create(
         (
             daily(organization_id=org, day=day, band=band, conversations=count)
             for (org, day, band), count in bands.items()
@@ -29,7 +516,14 @@ def install_and_fill(apps, schema_editor):
 
 
 def uninstall(apps, schema_editor):
-    rollup.uninstall(schema_editor)
+    for source in SOURCES:
+        for event in EVENTS:
+            name = f"analytics_{source}_{event}"
+            if schema_editor.connection.vendor == "postgresql":
+                schema_editor.execute(f"DROP TRIGGER IF EXISTS {name} ON {source}")
+                schema_editor.execute(f"DROP FUNCTION IF EXISTS {name}()")
+            else:
+                schema_editor.execute(f"DROP TRIGGER IF EXISTS {name}")
 
 
 class Migration(migrations.Migration):

@@ -2,7 +2,7 @@
 
 import django.db.models.deletion
 import django.utils.timezone
-import hyperrep.api.ids
+import hyperrep.ids
 from django.db import migrations, models
 
 
@@ -20,7 +20,7 @@ class Migration(migrations.Migration):
             name='Company',
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('public_id', hyperrep.api.ids.PublicIdField(prefix='cmp')),
+                ('public_id', hyperrep.ids.PublicIdField(prefix='cmp')),
                 ('name', models.CharField(max_length=255)),
                 ('domain', models.CharField(blank=True, max_length=253, null=True)),
                 ('address', models.TextField(blank=True, null=True)),

@@ -3,7 +3,7 @@
 import django.db.models.deletion
 import django.db.models.functions.text
 import django.utils.timezone
-import hyperrep.api.ids
+import hyperrep.ids
 from django.db import migrations, models
 
 
@@ -21,7 +21,7 @@ class Migration(migrations.Migration):
             name='Contact',
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('public_id', hyperrep.api.ids.PublicIdField(prefix='ctc')),
+                ('public_id', hyperrep.ids.PublicIdField(prefix='ctc')),
                 ('name', models.CharField(blank=True, max_length=255, null=True)),
                 ('email', models.CharField(blank=True, max_length=254, null=True)),
                 ('phone_number', models.CharField(blank=True, max_length=64, null=True)),

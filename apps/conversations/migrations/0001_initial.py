@@ -2,7 +2,7 @@
 
 import django.db.models.deletion
 import django.utils.timezone
-import hyperrep.api.ids
+import hyperrep.ids
 from django.db import migrations, models
 
 
@@ -21,7 +21,7 @@ class Migration(migrations.Migration):
             name='Conversation',
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('public_id', hyperrep.api.ids.PublicIdField(prefix='cnv')),
+                ('public_id', hyperrep.ids.PublicIdField(prefix='cnv')),
                 ('folder', models.SlugField(default='inbox', max_length=100)),
                 ('is_read', models.BooleanField(default=False)),
                 ('start_at', models.DateTimeField(default=django.utils.timezone.now)),
@@ -38,7 +38,7 @@ class Migration(migrations.Migration):
             name='Message',
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('public_id', hyperrep.api.ids.PublicIdField(prefix='msg')),
+                ('public_id', hyperrep.ids.PublicIdField(prefix='msg')),
                 ('modality', models.CharField(choices=[('email', 'Email'), ('text', 'Text'), ('call', 'Call'), ('live_chat', 'Live Chat'), ('form', 'Form')], max_length=16)),
                 ('direction', models.CharField(choices=[('received', 'Received'), ('sent', 'Sent')], max_length=16)),
                 ('subject', models.TextField(blank=True, null=True)),
@@ -63,7 +63,7 @@ class Migration(migrations.Migration):
             name='TrackedLink',
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('public_id', hyperrep.api.ids.PublicIdField(prefix='lnk')),
+                ('public_id', hyperrep.ids.PublicIdField(prefix='lnk')),
                 ('url', models.TextField()),
                 ('click_count', models.PositiveIntegerField(default=0)),
                 ('message', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='tracked_links', to='conversations.message')),

@@ -2,7 +2,7 @@
 
 import django.db.models.deletion
 import django.utils.timezone
-import hyperrep.api.ids
+import hyperrep.ids
 from django.db import migrations, models
 
 
@@ -46,7 +46,7 @@ class Migration(migrations.Migration):
                 ('sent_at', models.DateTimeField(blank=True, null=True)),
                 ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
                 ('updated_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('public_id', hyperrep.api.ids.PublicIdField(prefix='mdr')),
+                ('public_id', hyperrep.ids.PublicIdField(prefix='mdr')),
                 ('subject', models.TextField(blank=True, null=True)),
                 ('to_user_name', models.CharField(blank=True, max_length=255, null=True)),
                 ('to_email', models.CharField(blank=True, max_length=254, null=True)),
@@ -77,7 +77,7 @@ class Migration(migrations.Migration):
                 ('sent_at', models.DateTimeField(blank=True, null=True)),
                 ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
                 ('updated_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('public_id', hyperrep.api.ids.PublicIdField(prefix='rdr')),
+                ('public_id', hyperrep.ids.PublicIdField(prefix='rdr')),
                 ('conversation', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='conversations.conversation')),
                 ('organization', models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='organizations.organization')),
             ],

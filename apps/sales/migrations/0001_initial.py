@@ -2,7 +2,7 @@
 
 import django.db.models.deletion
 import django.utils.timezone
-import hyperrep.api.ids
+import hyperrep.ids
 from django.db import migrations, models
 
 
@@ -23,7 +23,7 @@ class Migration(migrations.Migration):
             name='Sale',
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('public_id', hyperrep.api.ids.PublicIdField(prefix='sal')),
+                ('public_id', hyperrep.ids.PublicIdField(prefix='sal')),
                 ('is_draft', models.BooleanField(default=False)),
                 ('quote_details', models.JSONField(blank=True, default=dict)),
                 ('custom_fields', models.JSONField(blank=True, default=dict)),

@@ -10,7 +10,7 @@ order everywhere, and the saved instance holds them in that order too.
 import json
 from typing import Any
 
-from django.db import migrations, models
+from django.db import models
 
 
 def _jsonb_order(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -44,28 +44,3 @@ class JSONField(models.JSONField):
 
     def get_prep_value(self, value: Any) -> Any:  # queryset.update() and lookups
         return super().get_prep_value(canonical(value))
-
-
-def reorder_stored(model: str, *fields: str) -> migrations.RunPython:
-    """A data migration: rows that SQLite stored before JSON columns kept one key order are
-    rewritten in it. (PostgreSQL's jsonb always kept it: nothing to do there.)"""
-
-    def forwards(apps: Any, schema_editor: Any) -> None:
-        if schema_editor.connection.vendor == "postgresql":
-            return
-        rows = apps.get_model(model)._base_manager.using(schema_editor.connection.alias)
-        last = None
-        while True:
-            # Each chunk is read whole before any of it is written: SQLite leaves undefined
-            # what a statement still reading a table sees of writes to it.
-            chunk = rows.order_by("pk").values_list("pk", *fields)
-            chunk = list((chunk if last is None else chunk.filter(pk__gt=last))[:2000])
-            if not chunk:
-                return
-            for pk, *values in chunk:
-                ordered = [canonical(value) for value in values]
-                if json.dumps(ordered) != json.dumps(values):
-                    rows.filter(pk=pk).update(**dict(zip(fields, ordered, strict=True)))
-            last = chunk[-1][0]
-
-    return migrations.RunPython(forwards, migrations.RunPython.noop, elidable=True)

@@ -14,7 +14,7 @@ from typing import Any
 
 from django.db import models
 
-from hyperrep.api.exceptions import InvalidValue
+from hyperrep.errors import InvalidValue
 
 BASE62 = string.digits + string.ascii_letters
 MINTED_LENGTH = 22
