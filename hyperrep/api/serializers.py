@@ -116,39 +116,84 @@ def format_datetime(value: datetime) -> str:
 
 # Fields whose model values are already what JSON needs (str, dict, list, None).
 _VERBATIM = (serializers.CharField, serializers.ChoiceField, serializers.JSONField)
-_Step = tuple[str, Callable[[Any], Any], Callable[[Any], Any] | None]
+# (key, read the value from the row, convert it, method field's name, nested serializer).
+_Step = tuple[
+    str,
+    Callable[[Any], Any],
+    Callable[[Any], Any] | None,
+    str | None,
+    "tuple[type[OutputSerializer], bool] | None",
+]
+
+
+def _same(value: Any) -> Any:
+    return value
 
 
 class OutputSerializer(serializers.Serializer):
     # A read-only rendering of a row. The declared fields document the shape (OpenAPI) and
-    # are compiled once per class into steps of (key, read, convert), so that rendering a page
-    # of 500 rows does not pay DRF's per-field machinery 500 times over. (Comments, not a
-    # docstring: the OpenAPI generator would publish it as every schema's description.)
+    # are compiled once per class into steps, so that rendering a page of 500 rows does not
+    # pay DRF's per-field machinery 500 times over. The plan is compiled from a template
+    # instance that has no context and renders nothing; what needs the live serializer (a
+    # method field, which may read self.context; a nested serializer) is called on it.
+    # (Comments, not a docstring: the OpenAPI generator would publish it as every schema's
+    # description.)
 
     _plans: ClassVar[dict[type, list[_Step]]] = {}
 
-    def _plan(self) -> list[_Step]:
-        plan = self._plans.get(type(self))
+    @classmethod
+    def _plan(cls) -> list[_Step]:
+        plan = cls._plans.get(cls)
         if plan is None:
-            plan = [self._step(name, field) for name, field in self.fields.items()]
-            self._plans[type(self)] = plan
+            plan = [cls._step(name, field) for name, field in cls().fields.items()]
+            cls._plans[cls] = plan
         return plan
 
     @staticmethod
     def _step(name: str, field: serializers.Field) -> _Step:
         source = field.source or name  # bound fields always have a source
-        if source == "*" or "." in source:
-            return name, field.get_attribute, field.to_representation
+        if isinstance(field, serializers.SerializerMethodField):
+            return name, _same, None, field.method_name, None
+        read: Callable[[Any], Any] = _same if source == "*" else attrgetter(source)
+        if isinstance(field, serializers.ListSerializer) and isinstance(
+            field.child, OutputSerializer
+        ):
+            return name, read, None, None, (type(field.child), True)
+        if isinstance(field, OutputSerializer):
+            return name, read, None, None, (type(field), False)
+        if "." in source:
+            return name, field.get_attribute, field.to_representation, None, None
         convert: Callable[[Any], Any] | None = field.to_representation
         if isinstance(field, serializers.DateTimeField):
             convert = format_datetime
         elif isinstance(field, _VERBATIM):
             convert = None
-        return name, attrgetter(source), convert
+        return name, read, convert, None, None
 
     def to_representation(self, instance: Any) -> dict[str, Any]:
         row = {}
-        for name, read, convert in self._plan():
+        for name, read, convert, method, nested in self._plan():
+            if method is not None:
+                row[name] = getattr(self, method)(instance)
+                continue
             value = read(instance)
-            row[name] = value if value is None or convert is None else convert(value)
+            if value is None:
+                row[name] = None
+            elif nested is not None:
+                row[name] = self._render_nested(name, nested, value)
+            else:
+                row[name] = value if convert is None else convert(value)
         return row
+
+    def _render_nested(
+        self, name: str, nested: "tuple[type[OutputSerializer], bool]", value: Any
+    ) -> Any:
+        """A nested serializer's rendering, by one child per field of this live serializer,
+        which shares its context."""
+        children: dict[str, OutputSerializer] = self.__dict__.setdefault("_live_children", {})
+        child = children.get(name)
+        if child is None:
+            child = children[name] = nested[0](context=self.context)
+        if nested[1]:
+            return [child.to_representation(item) for item in value]
+        return child.to_representation(value)
