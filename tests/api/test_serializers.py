@@ -26,7 +26,7 @@ class GreetingSerializer(OutputSerializer):
 
 class OuterSerializer(OutputSerializer):
     inner = GreetingSerializer(source="*")
-    many = GreetingSerializer(source="rows", many=True)
+    rows = GreetingSerializer(many=True)
 
 
 def render(serializer_class: type[OutputSerializer], row: Any, request: Request) -> Any:
@@ -46,7 +46,7 @@ def test_nested_serializers_read_the_context_of_each_rendering() -> None:
     for user in ("first", "second"):
         data = render(OuterSerializer, row, Request(user))
         assert data["inner"]["greeting"] == f"{user} greets Bo"
-        assert data["many"] == [{"name": "Cy", "greeting": f"{user} greets Cy"}]
+        assert data["rows"] == [{"name": "Cy", "greeting": f"{user} greets Cy"}]
 
 
 def test_no_class_keeps_a_rendering_alive() -> None:
