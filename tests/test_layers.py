@@ -45,9 +45,7 @@ def domain_modules() -> list[Path]:
 
 def test_the_domain_speaks_no_http() -> None:
     offenders = {
-        str(path.relative_to(ROOT)): sorted(
-            name for name in imports(path) if name.startswith(HTTP)
-        )
+        str(path.relative_to(ROOT)): sorted(name for name in imports(path) if name.startswith(HTTP))
         for path in domain_modules()
     }
     assert len(offenders) > 25
@@ -57,11 +55,7 @@ def test_the_domain_speaks_no_http() -> None:
 def test_no_module_imports_itself_through_others() -> None:
     known = {module_name(path): path for path in first_party()}
     graph = {
-        name: {
-            imported
-            for imported in imports(path)
-            if imported in known and imported != name
-        }
+        name: {imported for imported in imports(path) if imported in known and imported != name}
         for name, path in known.items()
     }
     cycles = []

@@ -1,10 +1,12 @@
 from django.contrib import admin
 
 from apps.companies.models import Company
+from hyperrep.custom_fields import check_custom_fields
 from hyperrep.tenancy.admin import TenantAdmin
 
 
 @admin.register(Company)
 class CompanyAdmin(TenantAdmin):
+    json_checks = {"custom_fields": check_custom_fields}
     list_display = ("name", "domain", "organization", "public_id", "created_at")
     search_fields = ("name", "domain", "public_id")

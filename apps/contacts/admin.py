@@ -1,10 +1,12 @@
 from django.contrib import admin
 
 from apps.contacts.models import Contact
+from hyperrep.custom_fields import check_custom_fields
 from hyperrep.tenancy.admin import TenantAdmin
 
 
 @admin.register(Contact)
 class ContactAdmin(TenantAdmin):
+    json_checks = {"custom_fields": check_custom_fields}
     list_display = ("__str__", "email", "phone_number", "organization", "public_id", "created_at")
     search_fields = ("name", "email", "phone_number", "public_id")

@@ -4,6 +4,8 @@ from django.forms.formsets import DELETION_FIELD_NAME
 from django.http import HttpRequest
 
 from apps.sales.models import Sale, SaleContact, SaleConversation, SaleStatusChange
+from apps.transfer.records import check_quote_details
+from hyperrep.custom_fields import check_custom_fields
 from hyperrep.tenancy.admin import TenantAdmin, TenantInline, TenantInlineFormSet
 
 
@@ -53,6 +55,7 @@ class SaleConversationInline(TenantInline):
 
 @admin.register(Sale)
 class SaleAdmin(TenantAdmin):
+    json_checks = {"quote_details": check_quote_details, "custom_fields": check_custom_fields}
     list_display = (
         "public_id",
         "company",

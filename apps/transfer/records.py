@@ -4,7 +4,7 @@ A line is an object in the shape the API renders (§6-§8) plus `"type"` and, ex
 organizations, `"organization_id"`. The checks are plain Python rather than DRF serializers:
 a file of a million messages would spend most of its time in DRF's per-field machinery.
 They reuse the pieces that carry the API's rules (ids.can_be_valid, the custom_fields rules
-of CustomFieldsField, normalize_domain, the models' choices), and otherwise accept what the
+of hyperrep/custom_fields.py, normalize_domain, the models' choices), and otherwise accept what the
 model can hold and the API can render, so that whatever `export_data` writes imports back.
 
 Nothing here touches the database: references go through the `resolve` callback of the
@@ -20,13 +20,13 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.core.validators import validate_email
-from rest_framework.exceptions import ValidationError as DRFValidationError
 
 from apps.companies.serializers import normalize_domain
 from apps.conversations.models import Direction, Modality
 from apps.sales.models import SaleStatus
 from hyperrep import ids
-from hyperrep.api.serializers import CustomFieldsField
+from hyperrep.custom_fields import check_custom_fields
+from hyperrep.errors import ValidationFailed
 
 # The prefix of each type's minted ids: an imported id may be anything ids.can_be_valid
 # accepts for it, but never the minted prefix of another type.
@@ -55,11 +55,10 @@ _SLUG = re.compile(r"[-a-zA-Z0-9_]+")
 _MODALITIES = frozenset(Modality.values)
 _DIRECTIONS = frozenset(Direction.values)
 _SALE_STATUSES = frozenset(SaleStatus.values)
-_CUSTOM_FIELDS = CustomFieldsField()
 
 
-class BadRecord(Exception):
-    """Why the line rejects the file."""
+class BadRecord(ValidationFailed):
+    """Why the line rejects the file: a value of the wrong shape, or a reference to no row."""
 
 
 Resolve = Callable[[str, str, str], int]
@@ -418,7 +417,7 @@ def read_sale(line: dict[str, Any], resolve: Resolve) -> Record:
             "is_draft": is_draft,
             "company_id": _reference(line, "company_id", "company", resolve, null=True),
             "owner_id": _reference(line, "owner_id", "agent", resolve, null=True),
-            "quote_details": _quote_details(line),
+            "quote_details": check_quote_details(line["quote_details"]),
             "custom_fields": _custom_fields(line),
             "created_at": created_at,
             "last_activity_at": last_activity_at,
@@ -451,12 +450,13 @@ _PRODUCT = ("quantity", "unit_price", "product_name")
 _PRODUCT_KEYS = frozenset(_PRODUCT)
 
 
-def _quote_details(line: dict[str, Any]) -> dict[str, Any]:
-    """The documented shape with prices as two-place decimal strings. Each of the three
-    parts may be absent (a sale made in the admin may have none), but what is there has the
-    documented shape; the dict is built in that order, which is also PostgreSQL's jsonb key
-    order, so the export is the same on both backends."""
-    quote = _object(line, "quote_details")
+def check_quote_details(value: Any) -> dict[str, Any]:
+    """A sale's quote details, as the import and the admin take them: the documented shape
+    with prices as two-place decimal strings. Each of the three parts may be absent (a sale
+    made in the admin may have none), but what is there has the documented shape; the dict
+    is built in that order, which is also PostgreSQL's jsonb key order, so the export is the
+    same on both backends."""
+    quote = _object({"quote_details": value}, "quote_details")
     unknown = quote.keys() - _QUOTE_KEYS
     if unknown:
         raise BadRecord(f'unknown field "quote_details.{min(unknown)}"')
@@ -615,9 +615,9 @@ def _custom_fields(obj: dict[str, Any]) -> dict[str, Any]:
     if type(value) is dict and not value:
         return value
     try:
-        return _CUSTOM_FIELDS.to_internal_value(value)
-    except DRFValidationError as invalid:
-        raise BadRecord(f"bad value: custom_fields: {' '.join(map(str, invalid.detail))}") from None
+        return check_custom_fields(value)
+    except ValidationFailed as invalid:
+        raise BadRecord(f"bad value: custom_fields: {invalid.message}") from None
 
 
 def _money(obj: dict[str, Any], key: str, at: str) -> str:

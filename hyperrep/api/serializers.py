@@ -5,13 +5,11 @@ from datetime import UTC, datetime
 from operator import attrgetter
 from typing import Any, ClassVar
 
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-CUSTOM_FIELDS_MAX_KEYS = 50
-CUSTOM_FIELDS_MAX_KEY_LENGTH = 64
-CUSTOM_FIELDS_MAX_VALUE_LENGTH = 2000
+from hyperrep import custom_fields
+from hyperrep.errors import ValidationFailed
 
 
 class InputSerializer(serializers.Serializer):
@@ -51,35 +49,15 @@ class InputSerializer(serializers.Serializer):
         raise NotImplementedError("input serializers only validate; services write")
 
 
-@extend_schema_field(OpenApiTypes.OBJECT)
+@extend_schema_field(custom_fields.SCHEMA)
 class CustomFieldsField(serializers.Field):
-    """A flat JSON object: at most 50 keys of 1-64 characters; values are strings of at most
-    2,000 characters, numbers, booleans or null."""
-
-    default_error_messages = {
-        "not_object": "Must be a JSON object.",
-        "too_many": f"At most {CUSTOM_FIELDS_MAX_KEYS} keys are allowed.",
-        "bad_key": f"Keys must be 1 to {CUSTOM_FIELDS_MAX_KEY_LENGTH} characters.",
-        "bad_value": (
-            "Values must be strings (at most "
-            f"{CUSTOM_FIELDS_MAX_VALUE_LENGTH} characters), numbers, booleans or null."
-        ),
-    }
+    """Custom fields (hyperrep/custom_fields.py): a flat JSON object of at most 50 keys."""
 
     def to_internal_value(self, data: Any) -> dict[str, Any]:
-        if not isinstance(data, dict):
-            self.fail("not_object")
-        if len(data) > CUSTOM_FIELDS_MAX_KEYS:
-            self.fail("too_many")
-        for key, value in data.items():
-            if not 1 <= len(key) <= CUSTOM_FIELDS_MAX_KEY_LENGTH:
-                self.fail("bad_key")
-            if isinstance(value, str):
-                if len(value) > CUSTOM_FIELDS_MAX_VALUE_LENGTH:
-                    self.fail("bad_value")
-            elif not (value is None or isinstance(value, (bool, int, float))):
-                self.fail("bad_value")
-        return data
+        try:
+            return custom_fields.check_custom_fields(data)
+        except ValidationFailed as invalid:
+            raise serializers.ValidationError(invalid.message) from None
 
     def to_representation(self, value: Any) -> Any:
         return value

@@ -7,6 +7,7 @@ belong to a parent row on its page. Relations are picked with autocomplete widge
 row never moves to another organization once saved.
 """
 
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 from django.contrib import admin
@@ -15,7 +16,9 @@ from django.db.models.fields.related import RelatedField
 from django.forms import BaseInlineFormSet, ModelChoiceField, ModelForm
 from django.forms.formsets import DELETION_FIELD_NAME
 from django.http import HttpRequest
+from django.utils.text import capfirst
 
+from hyperrep.admin import CheckedJSONField
 from hyperrep.tenancy.models import TenantModel
 
 
@@ -62,6 +65,16 @@ class TenantAdmin(TenantReads, admin.ModelAdmin):
     list_filter: ClassVar[tuple[str, ...]] = ("organization",)
     list_select_related: ClassVar[tuple[str, ...]] = ("organization",)
     readonly_fields: ClassVar[tuple[str, ...]] = ("public_id", "created_at")
+    # JSON columns edited here, each with the rule the API and the import apply to it.
+    json_checks: ClassVar[dict[str, Callable[[Any], Any]]] = {}
+
+    def formfield_for_dbfield(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        check = self.json_checks.get(db_field.name)
+        if check is not None:
+            return CheckedJSONField(
+                check, label=capfirst(db_field.verbose_name), help_text=db_field.help_text
+            )
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
         # A row never moves to another organization: its relations would cross tenants.

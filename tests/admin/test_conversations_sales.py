@@ -1,4 +1,6 @@
+import html
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,6 +19,7 @@ from tests.factories import (
     SaleFactory,
     TrackedLinkFactory,
 )
+from tests.transfer.helpers import ORG_ID, export_bytes, import_file, write_lines
 
 pytestmark = pytest.mark.django_db
 
@@ -357,3 +360,52 @@ def test_a_sale_added_with_its_history(admin_client: Client) -> None:
     assert sale.public_id.startswith("sal_")
     assert SaleStatusChange.objects.unscoped().get().organization_id == organization.pk
     assert SaleContact.objects.unscoped().get().organization_id == organization.pk
+
+
+@pytest.mark.parametrize(
+    ("field", "typed", "reason"),
+    [
+        (
+            "quote_details",
+            '{"output": {"currency": "USD", "total_price": "12.345"}}',
+            "is not an amount with at most two decimals",
+        ),
+        (
+            "quote_details",
+            '{"output": {"currency": "USD"}}',
+            'missing field "quote_details.output.total_price"',
+        ),
+        ("quote_details", '{"outputs": {}}', 'unknown field "quote_details.outputs"'),
+        ("quote_details", "[1, 2]", "quote_details must be an object"),
+        ("custom_fields", '{"nested": {"a": 1}}', "Values must be strings"),
+        ("custom_fields", '{"": "empty key"}', "Keys must be 1 to 64 characters."),
+        ("custom_fields", "not json", "Enter a valid JSON."),
+    ],
+)
+def test_the_admin_refuses_json_the_api_and_import_refuse(
+    admin_client: Client, field: str, typed: str, reason: str
+) -> None:
+    sale = SaleFactory.create()
+    before = (sale.quote_details, sale.custom_fields)
+    response = post_sale(admin_client, sale, sale_form(sale, **{field: typed}))
+    assert response.status_code == 200  # the form again, with the reason
+    assert reason in html.unescape(response.content.decode())
+    sale.refresh_from_db()
+    assert (sale.quote_details, sale.custom_fields) == before
+
+
+def test_json_saved_in_the_admin_is_what_the_import_would_store_and_exports_back(
+    admin_client: Client, tmp_path: Path
+) -> None:
+    sale = SaleFactory.create(organization__public_id=ORG_ID)
+    quote = '{"output": {"total_price": 1200, "currency": "USD"}, "agent_overrides": {}}'
+    data = sale_form(sale, quote_details=quote, custom_fields='{"source": "fair", "visits": 2}')
+    assert post_sale(admin_client, sale, data).status_code == 302
+    sale.refresh_from_db()
+    assert sale.quote_details == {
+        "output": {"currency": "USD", "total_price": "1200.00"},
+        "agent_overrides": {},
+    }
+    exported = export_bytes(tmp_path)
+    import_file(write_lines(tmp_path / "again.jsonl", exported.decode().splitlines()))
+    assert export_bytes(tmp_path) == exported

@@ -1,0 +1,62 @@
+"""The admin site: a business owner's view of organizations, keys, channels and
+conversations. Its look (the header, and "View site" going to the API reference), and the
+form fields the model admins share."""
+
+import json
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+from django import forms
+from django.contrib import admin
+from django.contrib.admin.apps import AdminConfig as DjangoAdminConfig
+
+from hyperrep.errors import ValidationFailed
+
+
+class AdminSite(admin.AdminSite):
+    site_header = "HyperRep server"
+    site_title = "HyperRep server"
+    index_title = "Organizations, API keys, channels and conversations"
+    site_url = "/api/docs"  # "View site": the API reference, the one page a key opens
+
+
+class AdminConfig(DjangoAdminConfig):
+    default_site = "hyperrep.admin.AdminSite"
+
+
+class CheckedJSONField(forms.JSONField):
+    """JSON edited as text, checked by the same rule the API and the import apply (`check`
+    answers the value to store, or raises ValidationFailed with the reason), shown indented.
+    An empty box is an empty object."""
+
+    def __init__(self, check: Callable[[Any], Any], **kwargs: Any) -> None:
+        self.check = check
+        kwargs.setdefault("widget", forms.Textarea(attrs={"rows": 8, "class": "vLargeTextField"}))
+        kwargs["required"] = False
+        super().__init__(**kwargs)
+
+    def prepare_value(self, value: Any) -> Any:
+        if isinstance(value, forms.fields.InvalidJSONInput):
+            return value  # what was typed, shown again with its error
+        return json.dumps(value, ensure_ascii=False, indent=2)
+
+    def clean(self, value: Any) -> Any:
+        parsed = super().clean(value)
+        try:
+            return self.check({} if parsed is None else parsed)
+        except ValidationFailed as invalid:
+            raise forms.ValidationError(invalid.message) from None
+
+
+def duration(microseconds: int | None) -> str:
+    """`13263000000` -> `3 h 41 min 3 s`: a duration as people read one."""
+    if microseconds is None:
+        return "-"
+    total = timedelta(microseconds=microseconds)
+    days, rest = divmod(int(total.total_seconds()), 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, seconds = divmod(rest, 60)
+    parts = [(days, "d"), (hours, "h"), (minutes, "min"), (seconds, "s")]
+    shown = [f"{amount} {unit}" for amount, unit in parts if amount]
+    return " ".join(shown) or "0 s"
