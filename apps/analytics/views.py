@@ -6,7 +6,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from apps.analytics import selectors
-from apps.analytics.filters import window_from
+from apps.analytics.filters import WINDOW, window_from
 from apps.analytics.serializers import (
     ConversationAnalyticsSerializer,
     ModalitySerializer,
@@ -16,7 +16,7 @@ from apps.analytics.serializers import (
 )
 from hyperrep.api.viewsets import OrganizationScopedViewSet
 
-WINDOW = [
+WINDOW_PARAMETERS = [
     OpenApiParameter(
         name,
         OpenApiTypes.DATETIME,
@@ -28,12 +28,15 @@ WINDOW = [
 
 
 def documented(serializer: type) -> Any:
-    return extend_schema(tags=["analytics"], parameters=WINDOW, responses=serializer)
+    return extend_schema(tags=["analytics"], parameters=WINDOW_PARAMETERS, responses=serializer)
 
 
 class ConversationAnalyticsViewSet(OrganizationScopedViewSet):
     """Analytics of the organization's conversations in a window: all four blocks together,
     or one of them unwrapped."""
+
+    def query_parameters(self) -> frozenset[str]:
+        return WINDOW
 
     def answer(self, serializer: type, block: str | None) -> Response:
         window = window_from(self.request)

@@ -3,15 +3,17 @@ from typing import Any, cast
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.viewsets import ViewSet
 
 from apps.keys.models import ApiKey
 from apps.organizations.selectors import organization_get, organization_list
 from apps.organizations.serializers import OrganizationSerializer
+from hyperrep.api.viewsets import ApiViewSet
 
 
-class OrganizationViewSet(ViewSet):
+class OrganizationViewSet(ApiViewSet):
     """The organizations the API key can reach."""
+
+    pagination_class = None  # the whole list, in `data`
 
     lookup_url_kwarg = "organization_id"
     lookup_value_regex = "[^/]+"

@@ -18,6 +18,7 @@ from hyperrep.api.dates import BAD_FORMAT, check_window, parse_instant
 from hyperrep.errors import InvalidValue
 
 REPEATED = "Give this parameter once."
+UNKNOWN = "Unknown query parameter."
 
 # `+02:00` in a query string that was not percent-encoded arrives as ` 02:00`.
 _UNENCODED_PLUS = re.compile(r"(?<=\d) (?=\d{2}(?::?\d{2})?$)")
@@ -75,27 +76,30 @@ class FilterSet(django_filters.FilterSet):
         return super().filter_queryset(queryset)
 
 
-def check_query_string(request: Request) -> None:
+def check_query_string(request: Request, known: frozenset[str]) -> None:
     """What every query string must be: no NUL characters anywhere (PostgreSQL cannot compare
-    text with one: a database error, not an empty answer), and no parameter given twice."""
+    text with one: a database error, not an empty answer), only names the endpoint knows (a
+    typo must not return unfiltered rows), and none given twice."""
     params = list(request.query_params.lists())
     if any("\x00" in text for name, values in params for text in (name, *values)):
         raise InvalidValue("NUL characters are not allowed")
-    # `?limit=abc&limit=5` must not pass as `limit=5`: which one a client meant is unknown.
-    repeated = {name: [REPEATED] for name, values in params if len(values) > 1}
-    if repeated:
-        raise ValidationError(repeated)
+    problems = {
+        # `?limit=abc&limit=5` must not pass as `limit=5`: which one a client meant is unknown.
+        name: [UNKNOWN if name not in known else REPEATED]
+        for name, values in params
+        if name not in known or len(values) > 1
+    }
+    if problems:
+        raise ValidationError(problems)
 
 
 class FilterBackend(DjangoFilterBackend):
-    """django-filter's backend for every list. The query string is checked first
-    (`check_query_string`: a parameter given twice is a 422, whichever it is: filter,
-    `limit`, `cursor`), and no filter set is built for a request that filters nothing: most
+    """django-filter's backend for every list (the query string was checked by the view,
+    `check_query_string`). No filter set is built for a request that filters nothing: most
     list calls name no filter, and a filter set (a form and a deep copy of every filter)
     costs about a third of a millisecond."""
 
     def filter_queryset(self, request: Request, queryset: QuerySet, view: APIView) -> QuerySet:
-        check_query_string(request)
         filterset_class = self.get_filterset_class(view, queryset)
         if filterset_class is None or request.query_params.keys().isdisjoint(
             filterset_class.base_filters

@@ -33,6 +33,7 @@ from rest_framework.response import Response
 from hyperrep.errors import InvalidValue
 
 DEFAULT_LIMIT = 50
+PAGE_PARAMETERS = ("limit", "cursor")
 MAX_LIMIT = 500
 _LIMIT = re.compile(r"[1-9][0-9]{0,2}")
 INVALID_CURSOR = "Invalid cursor"
@@ -45,7 +46,7 @@ def _fernet(secret: str) -> Fernet:
 
 
 def parse_limit(raw: str | None) -> int:
-    if raw is None:
+    if not raw:  # absent, or empty: an empty value is no value
         return DEFAULT_LIMIT
     if _LIMIT.fullmatch(raw) and 1 <= int(raw) <= MAX_LIMIT:
         return int(raw)
@@ -53,12 +54,14 @@ def parse_limit(raw: str | None) -> int:
 
 
 def collection_scope(path: str, params: QueryDict) -> str:
-    """What a cursor is bound to: the collection's path and every filter but the page's."""
+    """What a cursor is bound to: the collection's path and every filter but the page's
+    (an empty filter is no filter)."""
     filters = sorted(
         (name, value)
         for name, values in params.lists()
-        if name not in ("cursor", "limit")
+        if name not in PAGE_PARAMETERS
         for value in values
+        if value
     )
     scope = json.dumps([path.rstrip("/"), filters])
     return hashlib.sha256(scope.encode()).hexdigest()[:32]
@@ -78,7 +81,7 @@ class KeysetPagination(BasePagination):
         self, queryset: QuerySet, request: Request, view: Any = None
     ) -> list:
         self.limit = parse_limit(request.query_params.get("limit"))
-        self.cursor = request.query_params.get("cursor")
+        self.cursor = request.query_params.get("cursor") or None  # `cursor=`: the first page
         self.ordering: tuple[str, ...] = view.ordering
         scope = collection_scope(request.path, request.query_params)
         queryset = queryset.order_by(*self.ordering)

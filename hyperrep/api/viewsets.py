@@ -1,4 +1,9 @@
-"""The one base for every organization-scoped endpoint.
+"""The bases of every API endpoint.
+
+`ApiViewSet` is what every endpoint shares: after authentication, the query string is
+checked against the parameters the action knows (a typo such as `start_dat` is a 422, never
+an unfiltered answer). `OrganizationScopedViewSet` is the one base for every endpoint under
+an organization:
 
 The organization comes from the URL and is resolved right after authentication, in
 `initial()`; every queryset starts from it. Subclasses declare their model, output
@@ -24,12 +29,29 @@ from rest_framework.viewsets import GenericViewSet
 from apps.keys.models import ApiKey
 from apps.organizations.models import Organization
 from apps.organizations.selectors import organization_get
+from hyperrep.api.filters import check_query_string
+from hyperrep.api.pagination import PAGE_PARAMETERS
 from hyperrep.tenancy.models import TenantModel, TenantQuerySet
 
 SEALED = ("initial", "get_queryset", "get_object")
 
 
-class OrganizationScopedViewSet(GenericViewSet):
+class ApiViewSet(GenericViewSet):
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        super().initial(request, *args, **kwargs)  # authentication and permissions first
+        check_query_string(request, self.query_parameters())
+
+    def query_parameters(self) -> frozenset[str]:
+        """The names this request's action takes in its query string: a list's page and
+        filters; nothing elsewhere, unless a view says otherwise."""
+        if self.action != "list":
+            return frozenset()
+        names = set(PAGE_PARAMETERS) if self.paginator is not None else set()
+        filterset = getattr(self, "filterset_class", None)
+        return frozenset(names | set(filterset.base_filters if filterset else ()))
+
+
+class OrganizationScopedViewSet(ApiViewSet):
     model: ClassVar[type[TenantModel]]
     # Reads the organization's rows: `selector(organization=...) -> QuerySet`.
     selector: ClassVar[Callable[..., TenantQuerySet]]
@@ -52,7 +74,7 @@ class OrganizationScopedViewSet(GenericViewSet):
             cls.queryset = cls.model.objects.none()
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
-        super().initial(request, *args, **kwargs)  # authentication and permissions first
+        super().initial(request, *args, **kwargs)  # authentication, then the query string
         self.organization = organization_get(
             api_key=cast(ApiKey, request.auth), organization_id=kwargs["organization_id"]
         )

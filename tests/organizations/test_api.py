@@ -47,3 +47,10 @@ def test_an_inactive_organization_is_out_of_reach(api: Api, organization: Any) -
     response = api.get(f"/organizations/{organization.public_id}/contacts")
     assert response.status_code == 404
     assert detail(response) == "Organization not found"
+
+
+def test_unknown_query_parameters_are_422(api: Api, org_path: str) -> None:
+    for path in ("/organizations", org_path):
+        response = api.get(path, {"limit": "5"})
+        assert response.status_code == 422
+        assert detail(response) == "limit: Unknown query parameter."

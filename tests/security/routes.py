@@ -16,6 +16,7 @@ class Route:
     kwargs: tuple[str, ...]  # the ids the path takes besides organization_id
     methods: frozenset[str]
     is_list: bool  # GET answers a page of rows
+    filters: frozenset[str]  # the list's filters, besides limit and cursor
 
     def url(self, **ids: str) -> str:
         return self.template.format(**ids)
@@ -41,6 +42,8 @@ def organization_routes() -> list[Route]:
         template = template.removeprefix("/api/v2")
         actions = getattr(pattern.callback, "actions", {})
         methods = frozenset(m.upper() for m in actions)
-        routes.append(Route(template, names, methods, actions.get("get") == "list"))
+        filterset = getattr(pattern.callback.cls, "filterset_class", None)  # type: ignore[attr-defined]
+        filters = frozenset(filterset.base_filters if filterset else ())
+        routes.append(Route(template, names, methods, actions.get("get") == "list", filters))
     assert routes, "no organization-scoped routes found"
     return routes
