@@ -82,6 +82,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "hyperrep.api.middleware.RequestIdMiddleware",
+    "hyperrep.api.middleware.BodyFramingMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -93,6 +94,7 @@ MIDDLEWARE = [
 ]
 
 ROOT_URLCONF = "hyperrep.urls"
+CSRF_FAILURE_VIEW = "hyperrep.api.exceptions.csrf_failure"
 WSGI_APPLICATION = "hyperrep.wsgi.application"
 # API paths accept an optional trailing slash themselves; never redirect.
 APPEND_SLASH = False

@@ -3,11 +3,27 @@ resource under /api/v2/organizations/{organization_id}/ (one app each), the admi
 health probes and the API reference. Errors outside DRF answer in JSON too."""
 
 from django.contrib import admin
+from django.http import HttpRequest, HttpResponse
 from django.urls import URLPattern, URLResolver, include, path, re_path
+from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.views import SpectacularJSONAPIView, SpectacularSwaggerView
 
-from hyperrep.api.exceptions import page_not_found
+from hyperrep.api.exceptions import error_response, page_not_found
 from hyperrep.health import Healthz, Readyz
+
+swagger_page = SpectacularSwaggerView.as_view(url_name="openapi-schema")
+
+
+@csrf_exempt
+def api_reference(request: HttpRequest) -> HttpResponse:
+    """The browsable reference: a page for GET, and the JSON errors of the API for the rest
+    (Swagger's own view would answer them in HTML)."""
+    if request.method not in ("GET", "HEAD"):
+        response = error_response(405, f'Method "{request.method}" not allowed.')
+        response["Allow"] = "GET, HEAD"
+        return response
+    return swagger_page(request)
+
 
 ORGANIZATION_SCOPED_APPS = [
     "apps.agents.urls",
@@ -33,11 +49,7 @@ api_v2: list[URLPattern | URLResolver] = [
 
 urlpatterns = [
     path("api/v2/", include(api_v2)),
-    re_path(
-        r"^api/docs/?$",
-        SpectacularSwaggerView.as_view(url_name="openapi-schema"),
-        name="api-docs",
-    ),
+    re_path(r"^api/docs/?$", api_reference, name="api-docs"),
     re_path(r"^healthz/?$", Healthz.as_view(), name="healthz"),
     re_path(r"^readyz/?$", Readyz.as_view(), name="readyz"),
     path("admin/", admin.site.urls),

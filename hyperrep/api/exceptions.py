@@ -10,7 +10,9 @@ import logging
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.views.csrf import csrf_failure as django_csrf_failure
+from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 
@@ -92,8 +94,16 @@ def permission_denied(request: HttpRequest, exception: Exception | None = None) 
     return error_response(403, "Permission denied")
 
 
+@csrf_exempt  # the catch-all route too: a POST to an unknown path is the JSON 404
 def page_not_found(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
     return error_response(404, "Not found")
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    """CSRF_FAILURE_VIEW: only the admin's forms are checked; anything else answers JSON."""
+    if request.path.startswith("/admin/"):
+        return django_csrf_failure(request, reason)
+    return error_response(403, "CSRF verification failed")
 
 
 def server_error(request: HttpRequest) -> JsonResponse:

@@ -1,9 +1,11 @@
 """Request-wide plumbing that runs before any view.
 
 RequestIdMiddleware gives every request an id (the client's when sane), writes the one log
-line of the request and turns any crash into the JSON 500. Input is checked later, after
-authentication: the body by the parser (hyperrep/api/parsers.py), ids by hyperrep/ids.py,
-query filters by hyperrep/api/filters.py.
+line of the request, turns any crash into the JSON 500, and marks every answer that did not
+say otherwise `Cache-Control: no-store` (they carry personal data). BodyFramingMiddleware
+refuses a body the server would otherwise misread, before reading any of it. Input is
+checked later, after authentication: the body by the parser (hyperrep/api/parsers.py), ids
+by hyperrep/ids.py, the query string by hyperrep/api/filters.py.
 """
 
 import logging
@@ -13,6 +15,7 @@ import uuid
 from collections.abc import Callable
 from contextvars import ContextVar
 
+from django.conf import settings
 from django.core.exceptions import DisallowedHost, PermissionDenied, SuspiciousOperation
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils.encoding import escape_uri_path
@@ -52,6 +55,7 @@ class RequestIdMiddleware:
             else:
                 response = self.get_response(request)
             response["X-Request-ID"] = request_id
+            response.headers.setdefault("Cache-Control", "no-store")
             request_log.info(
                 "%s %s %s %.1fms",
                 request.method,
@@ -68,3 +72,23 @@ class RequestIdMiddleware:
             return None  # Django's handler404/403/400 answer these, in JSON
         request_log.error("unhandled exception", exc_info=exception)
         return error_response(500, "Internal server error")
+
+
+class BodyFramingMiddleware:
+    """A body sent in chunks (no Content-Length) would reach Django as empty: it is `411`,
+    not a misleading 422. A declared Content-Length above API_MAX_BODY_BYTES is `413` before
+    any byte of the body is read."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if "chunked" in request.META.get("HTTP_TRANSFER_ENCODING", "").lower():
+            return error_response(411, "Content-Length required")
+        declared = request.META.get("CONTENT_LENGTH") or "0"
+        if not declared.isdigit():
+            return error_response(400, "Invalid Content-Length")
+        limit = settings.API_MAX_BODY_BYTES
+        if int(declared) > limit:
+            return error_response(413, f"Request body is larger than {limit} bytes")
+        return self.get_response(request)

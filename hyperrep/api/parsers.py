@@ -1,4 +1,5 @@
-"""The request body parser: strict JSON or a clear 400 (413 past API_MAX_BODY_BYTES).
+"""The request body parser: strict JSON in UTF-8, or a clear 400 (415 for another charset,
+413 past API_MAX_BODY_BYTES).
 
 Rejects what would otherwise surface later as a database error or a crash: bad UTF-8, NaN,
 Infinity and numbers too large for a float, NUL characters and lone surrogates (no
@@ -12,7 +13,8 @@ from collections.abc import Mapping
 from typing import IO, Any
 
 from django.conf import settings
-from rest_framework.exceptions import ParseError
+from django.utils.http import parse_header_parameters
+from rest_framework.exceptions import ParseError, UnsupportedMediaType
 from rest_framework.parsers import BaseParser
 
 from hyperrep.api.exceptions import PayloadTooLarge
@@ -64,6 +66,10 @@ class StrictJSONParser(BaseParser):
         media_type: str | None = None,
         parser_context: Mapping[str, Any] | None = None,
     ) -> Any:
+        _type, parameters = parse_header_parameters(media_type or "")
+        if parameters.get("charset", "utf-8").lower() not in ("utf-8", "utf8"):
+            # Decoded as UTF-8 regardless, a UTF-16 body would be garbage or a wrong value.
+            raise UnsupportedMediaType(media_type or "")
         limit = settings.API_MAX_BODY_BYTES
         raw = stream.read(limit + 1) if stream is not None else b""
         if len(raw) > limit:
