@@ -8,6 +8,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+import phonenumbers
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -140,6 +141,15 @@ LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
+
+# --- Phone numbers -------------------------------------------------------------------------
+# National numbers (without a +country code) are read as numbers of this region (ISO 3166).
+DEFAULT_PHONE_REGION = env_str("DEFAULT_PHONE_REGION", "US").upper()
+if DEFAULT_PHONE_REGION not in phonenumbers.SUPPORTED_REGIONS:
+    raise ImproperlyConfigured(
+        f"DEFAULT_PHONE_REGION must be a two-letter region code such as US, not "
+        f"{DEFAULT_PHONE_REGION!r}"
+    )
 
 # --- Static files (admin and the API docs page), served by WhiteNoise --------------------------
 STATIC_URL = "static/"

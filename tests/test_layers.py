@@ -79,7 +79,14 @@ def test_no_module_imports_itself_through_others() -> None:
 def test_migrations_run_no_live_application_code() -> None:
     migrations = sorted(ROOT.glob("apps/*/migrations/0*.py"))
     assert len(migrations) >= 15
-    allowed = {"hyperrep.ids", "hyperrep.ids.PublicIdField", "hyperrep.frozen"}
+    # Field classes and validators that fields name: Django imports them to build the
+    # historical models, and never runs them in a migration.
+    allowed = {
+        "hyperrep.ids",
+        "hyperrep.ids.PublicIdField",
+        "hyperrep.phones",
+        "hyperrep.frozen",
+    }
     for path in migrations:
         live = [
             name

@@ -4,14 +4,14 @@ from django.db.models.functions import Lower
 
 from apps.contacts.models import Contact
 from hyperrep import ids
-from hyperrep.api.filters import FilterSet
+from hyperrep.api.filters import FilterSet, PhoneNumberFilter
 
 
 class ContactFilter(FilterSet):
     date_field = "created_at"
 
     email = django_filters.CharFilter(method="filter_email", label="Email, case-insensitive")
-    phone_number = django_filters.CharFilter(field_name="phone_number")
+    phone_number = PhoneNumberFilter(field_name="phone_e164", label="Phone number, any format")
     company_id = django_filters.CharFilter(method="filter_company", label="Company id")
 
     class Meta:

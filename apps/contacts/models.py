@@ -1,21 +1,28 @@
+from typing import Any
+
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
 
 from apps.companies.models import Company
-from hyperrep import ids
+from hyperrep import ids, phones
 from hyperrep.jsonb import JSONField
 from hyperrep.tenancy.models import PublicIdModel
 
 
 class Contact(PublicIdModel):
     """A person the organization talks to. Emails need not be unique (imports have
-    duplicates); lookups by email are case-insensitive and indexed."""
+    duplicates); lookups by email are case-insensitive and indexed. The phone number is kept
+    as given; lookups by number go through its E.164 form (hyperrep/phones.py), which every
+    save derives from it (and the import and the demo seed write with their rows)."""
 
     public_id = ids.PublicIdField(prefix="ctc")
     name = models.CharField(max_length=255, null=True, blank=True)
     email = models.CharField(max_length=254, null=True, blank=True)
-    phone_number = models.CharField(max_length=64, null=True, blank=True)
+    phone_number = models.CharField(
+        max_length=64, null=True, blank=True, validators=[phones.validate_phone_number]
+    )
+    phone_e164 = models.CharField(max_length=16, null=True, blank=True, editable=False)
     company = models.ForeignKey(
         Company, null=True, blank=True, on_delete=models.SET_NULL, related_name="contacts"
     )
@@ -36,7 +43,7 @@ class Contact(PublicIdModel):
                 name="contact_by_email",
             ),
             models.Index(
-                fields=["organization", "phone_number", "-created_at", "-id"],
+                fields=["organization", "phone_e164", "-created_at", "-id"],
                 name="contact_by_phone",
             ),
             models.Index(
@@ -44,6 +51,13 @@ class Contact(PublicIdModel):
                 name="contact_by_company",
             ),
         ]
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        self.phone_e164 = phones.to_e164(self.phone_number)
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and "phone_number" in update_fields:
+            kwargs["update_fields"] = {*update_fields, "phone_e164"}
+        super().save(*args, **kwargs)
 
     def __str__(self) -> str:
         return self.name or self.email or self.phone_number or self.public_id

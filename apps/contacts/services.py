@@ -1,10 +1,14 @@
 from typing import Any
 
 from django.db import transaction
+from django.db.models import Value
+from django.db.models.functions import Lower
 
 from apps.companies.models import Company
 from apps.contacts.models import Contact
 from apps.organizations.models import Organization
+from hyperrep import phones
+from hyperrep.tenancy.locks import take_turns
 
 
 @transaction.atomic
@@ -29,4 +33,36 @@ def contact_create(
         company=company,
         company_role=company_role,
         custom_fields=custom_fields or {},
+    )
+
+
+@transaction.atomic
+def contact_find_or_create(
+    *,
+    organization: Organization,
+    email: str | None = None,
+    phone_number: str | None = None,
+    name: str | None = None,
+) -> Contact:
+    """The organization's oldest contact with this email (case-insensitively) or, when no
+    email is given, with this number (in E.164); created with these values when there is
+    none. Concurrent calls for one address or number take turns, so they find one contact
+    rather than making one each."""
+    contacts = Contact.objects.for_org(organization).order_by("created_at", "id")
+    found: Contact | None = None
+    if email is not None:
+        take_turns(organization, f"contact-email:{email.lower()}")
+        # Lower() on both sides, as ContactFilter does, so (organization, lower(email)) serves it.
+        found = (
+            contacts.alias(email_lower=Lower("email"))
+            .filter(email_lower=Lower(Value(email)))
+            .first()
+        )
+    elif (e164 := phones.to_e164(phone_number)) is not None:
+        take_turns(organization, f"contact-phone:{e164}")
+        found = contacts.filter(phone_e164=e164).first()
+    if found is not None:
+        return found
+    return contact_create(
+        organization=organization, name=name, email=email, phone_number=phone_number
     )

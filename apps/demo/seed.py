@@ -289,7 +289,8 @@ class _Seeder:
                     "public_id": self.public_id("ctc"),
                     "name": f"{first} {last}",
                     "email": f"{first}.{last}{number}@example.com".lower(),
-                    "phone_number": f"+1555{rng.randint(0, 9999999):07d}",
+                    "phone_number": (phone := f"+1555{rng.randint(0, 9999999):07d}"),
+                    "phone_e164": phone,  # written in E.164 already
                     "company_id": company_pk,
                     "company_role": rng.choice(content.ROLES) if company_pk else None,
                     "custom_fields": {"source": rng.choice(["web", "referral", "event"])},

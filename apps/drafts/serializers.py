@@ -133,6 +133,12 @@ class ResponseDraftCreatedSerializer(OutputSerializer):
 class ResponseDraftSerializer(OutputSerializer):
     response_id = serializers.CharField(source="public_id")
     conversation_id = serializers.CharField(source="conversation_public_id")
+    modality = serializers.ChoiceField(
+        choices=ChannelKind.choices,
+        help_text="The channel the reply goes out on, fixed when it was drafted: that of the "
+        "conversation's latest email or text message, else email when the contact has an "
+        "address, else text.",
+    )
     body_html = serializers.CharField(allow_null=True)
     cc_emails = serializers.ListField(child=serializers.CharField())
     bcc_emails = serializers.ListField(child=serializers.CharField())

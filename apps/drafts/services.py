@@ -11,12 +11,9 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from django.db import transaction
-from django.db.models import Value
-from django.db.models.functions import Lower
 from django.utils import timezone
 
-from apps.contacts.models import Contact
-from apps.contacts.services import contact_create
+from apps.contacts.services import contact_find_or_create
 from apps.conversations.models import Conversation, Direction, Message
 from apps.conversations.services import conversations_touch
 from apps.drafts.models import Draft, DraftStatus, MessageDraft, ResponseDraft
@@ -44,6 +41,11 @@ def _check_flags(*, autosend_draft: bool, add_notification: bool) -> None:
         raise InvalidValue("autosend_draft and add_notification cannot both be true")
 
 
+def _check_copies(*, modality: str, cc_emails: Sequence[str], bcc_emails: Sequence[str]) -> None:
+    if modality != ChannelKind.EMAIL and (cc_emails or bcc_emails):
+        raise InvalidValue("cc_emails and bcc_emails apply to email only")
+
+
 def _check_channel(*, organization: Organization, modality: str) -> None:
     if not channel_is_enabled(organization=organization, kind=modality):
         raise InvalidValue(f"{modality} is not configured for this organization")
@@ -58,24 +60,6 @@ def _delivery_fields(*, autosend_draft: bool, now: datetime) -> dict[str, object
             "scheduled_send_at": now,
         }
     return {"status": DraftStatus.PENDING, "scheduled_to_send": False, "scheduled_send_at": None}
-
-
-def _contact_for(
-    *, organization: Organization, email: str | None, phone_number: str | None
-) -> Contact | None:
-    """The oldest contact with this email (case-insensitively), or, when no email is given,
-    with this phone number."""
-    contacts = Contact.objects.for_org(organization).order_by("created_at", "id")
-    if email is not None:
-        # Lower() on both sides, as ContactFilter does, so (organization, lower(email)) serves it.
-        return (
-            contacts.alias(email_lower=Lower("email"))
-            .filter(email_lower=Lower(Value(email)))
-            .first()
-        )
-    if phone_number is not None:
-        return contacts.filter(phone_number=phone_number).first()
-    return None
 
 
 @transaction.atomic
@@ -96,16 +80,12 @@ def message_draft_create(
 ) -> MessageDraft:
     """A draft that starts a new conversation with the contact it names (found, or created)."""
     _check_flags(autosend_draft=autosend_draft, add_notification=add_notification)
+    _check_copies(modality=modality, cc_emails=cc_emails, bcc_emails=bcc_emails)
     _check_channel(organization=organization, modality=modality)
     now = timezone.now()
-    contact = _contact_for(organization=organization, email=to_email, phone_number=to_phone_number)
-    if contact is None:
-        contact = contact_create(
-            organization=organization,
-            name=to_user_name,
-            email=to_email,
-            phone_number=to_phone_number,
-        )
+    contact = contact_find_or_create(
+        organization=organization, email=to_email, phone_number=to_phone_number, name=to_user_name
+    )
     conversation = Conversation.objects.create(
         organization=organization,
         contact=contact,
@@ -161,6 +141,7 @@ def response_draft_create(
     modality = conversation_reply_modality(organization=organization, conversation=conversation)
     if modality is None:
         raise InvalidValue(NO_REPLY_CHANNEL)
+    _check_copies(modality=modality, cc_emails=cc_emails, bcc_emails=bcc_emails)
     _check_channel(organization=organization, modality=modality)
     now = timezone.now()
     pending = (

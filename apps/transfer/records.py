@@ -24,7 +24,7 @@ from django.core.validators import validate_email
 from apps.companies.serializers import normalize_domain
 from apps.conversations.models import Direction, Modality
 from apps.sales.models import SaleStatus
-from hyperrep import ids
+from hyperrep import ids, phones
 from hyperrep.custom_fields import check_custom_fields
 from hyperrep.errors import ValidationFailed
 
@@ -251,7 +251,8 @@ def read_contact(line: dict[str, Any], resolve: Resolve) -> Record:
         {
             "name": _text(line, "name", max_length=255, null=True),
             "email": _text(line, "email", max_length=254, null=True),
-            "phone_number": _text(line, "phone_number", max_length=64, null=True),
+            "phone_number": (phone := _text(line, "phone_number", max_length=64, null=True)),
+            "phone_e164": phones.to_e164(phone),
             "created_at": _instant(line, "created_at"),
             "company_id": _reference(line, "company_id", "company", resolve, null=True),
             "custom_fields": _custom_fields(line),

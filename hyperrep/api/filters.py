@@ -14,6 +14,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
+from hyperrep import phones
 from hyperrep.api.dates import BAD_FORMAT, check_window, parse_instant
 from hyperrep.errors import InvalidValue
 
@@ -53,6 +54,22 @@ class BooleanField(forms.Field):
 
 class BooleanFilter(django_filters.BooleanFilter):
     field_class = BooleanField
+
+
+class PhoneNumberField(forms.Field):
+    """A number to look up, as its E.164 form (hyperrep/phones.py)."""
+
+    def to_python(self, value: Any) -> str | None:
+        if value in (None, ""):
+            return None
+        e164 = phones.to_e164(str(value))
+        if e164 is None:
+            raise forms.ValidationError(phones.INVALID)
+        return e164
+
+
+class PhoneNumberFilter(django_filters.CharFilter):
+    field_class = PhoneNumberField
 
 
 class FilterSet(django_filters.FilterSet):

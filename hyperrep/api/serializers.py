@@ -8,7 +8,7 @@ from typing import Any, ClassVar
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from hyperrep import custom_fields
+from hyperrep import custom_fields, phones
 from hyperrep.errors import ValidationFailed
 
 
@@ -63,18 +63,21 @@ class CustomFieldsField(serializers.Field):
         return value
 
 
-class PhoneNumberField(serializers.RegexField):
-    """A phone number as people write one: digits, spaces, ( ) . - and a leading +."""
+class PhoneNumberField(serializers.CharField):
+    """A phone number as people write one, kept as given; it must be a possible number
+    (hyperrep/phones.py)."""
 
     def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault("max_length", 64)
         kwargs.setdefault("required", False)
         kwargs.setdefault("allow_null", True)
-        kwargs.setdefault(
-            "error_messages",
-            {"invalid": "Enter a phone number: digits, spaces, ( ) . - and a leading +."},
-        )
-        super().__init__(r"^\+?[0-9 ().-]{3,40}$", **kwargs)
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data: Any) -> str:
+        value = super().to_internal_value(data)
+        if value and phones.to_e164(value) is None:
+            raise serializers.ValidationError(phones.INVALID)
+        return value
 
 
 class ReferenceField(serializers.CharField):

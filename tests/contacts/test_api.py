@@ -107,7 +107,7 @@ def test_create_needs_a_name_email_or_phone(api: Api, org_path: str, body: Any) 
     ("body", "message"),
     [
         ({"name": "A", "email": "not-an-email"}, "email: Enter a valid email address."),
-        ({"name": "A", "phone_number": "call me"}, "phone_number: Enter a phone number"),
+        ({"name": "A", "phone_number": "call me"}, "phone_number: Enter a valid phone number."),
         ({"name": "A", "custom_fields": {"k": {"nested": 1}}}, "custom_fields: Values must be"),
         ({"name": "A", "custom_fields": {"": 1}}, "custom_fields: Keys must be 1 to 64"),
         (

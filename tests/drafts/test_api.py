@@ -218,7 +218,10 @@ def test_cc_and_bcc_are_kept(api: Api, org_path: str, channels: None) -> None:
             {"modality": "text", "body_html": "Hi", "to_email": "a@example.com"},
             "to_phone_number: This field is required.",
         ),
-        ({**TEXT_BODY, "to_phone_number": "call me"}, "to_phone_number: Enter a phone number"),
+        (
+            {**TEXT_BODY, "to_phone_number": "call me"},
+            "to_phone_number: Enter a valid phone number.",
+        ),
         ({**EMAIL_BODY, "cc_emails": ["nope"]}, "cc_emails.0: Enter a valid email address."),
         ({**EMAIL_BODY, "bcc_emails": "a@example.com"}, "bcc_emails: Expected a list of items"),
         (
@@ -558,6 +561,7 @@ def test_response_draft_history_shape(api: Api, org_path: str, conversation: Con
         {
             "response_id": draft.public_id,
             "conversation_id": conversation.public_id,
+            "modality": "email",
             "body_html": "<p>Sent</p>",
             "cc_emails": ["a@example.com"],
             "bcc_emails": [],
@@ -629,3 +633,38 @@ def test_a_cursor_of_another_conversation_is_invalid(
     response = api.get(drafts_path(org_path, other), {"limit": "1", "cursor": cursor})
     assert response.status_code == 400
     assert detail(response) == "Invalid cursor"
+
+
+def test_each_history_item_names_the_channel_the_reply_goes_out_on(
+    api: Api, org_path: str, organization: Any, channels: None
+) -> None:
+    by_text = ConversationFactory.create(organization=organization)
+    MessageFactory.create(conversation=by_text, modality="text")
+    assert api.post(drafts_path(org_path, by_text), {"body_html": "On my way"}).status_code == 200
+    by_email = ConversationFactory.create(organization=organization)
+    MessageFactory.create(conversation=by_email, modality="email")
+    assert api.post(drafts_path(org_path, by_email), {"body_html": "Attached"}).status_code == 200
+    for conversation, modality in ((by_text, "text"), (by_email, "email")):
+        items = api.get(drafts_path(org_path, conversation)).json()["data"]
+        assert [item["modality"] for item in items] == [modality]
+
+
+@pytest.mark.parametrize(
+    "copies", [{"cc_emails": ["a@example.com"]}, {"bcc_emails": ["b@example.com"]}]
+)
+def test_copies_on_a_reply_that_goes_out_as_text_are_400(
+    api: Api, org_path: str, organization: Any, channels: None, copies: dict[str, list[str]]
+) -> None:
+    conversation = ConversationFactory.create(organization=organization)
+    MessageFactory.create(conversation=conversation, modality="text")
+    response = api.post(drafts_path(org_path, conversation), {"body_html": "Hi", **copies})
+    assert response.status_code == 400
+    assert detail(response) == "cc_emails and bcc_emails apply to email only"
+    assert not ResponseDraft.objects.for_org(organization).exists()
+
+
+def test_copies_on_a_text_message_draft_are_400(api: Api, org_path: str, channels: None) -> None:
+    body = {**TEXT_BODY, "cc_emails": ["a@example.com"]}
+    response = api.post(f"{org_path}/message-drafts", body)
+    assert response.status_code == 400
+    assert detail(response) == "cc_emails and bcc_emails apply to email only"
