@@ -39,17 +39,17 @@ def check_custom_fields(value: Any) -> dict[str, Any]:
     return value
 
 
-# What OpenAPI says of it.
+# What OpenAPI (3.0) says of it. (Key lengths cannot be said in 3.0: no propertyNames.)
 SCHEMA: dict[str, Any] = {
     "type": "object",
     "maxProperties": MAX_KEYS,
-    "propertyNames": {"minLength": 1, "maxLength": MAX_KEY_LENGTH},
+    "description": f"At most {MAX_KEYS} keys of 1 to {MAX_KEY_LENGTH} characters; values are "
+    f"strings of at most {MAX_VALUE_LENGTH} characters, numbers, booleans or null.",
     "additionalProperties": {
-        "oneOf": [
-            {"type": "string", "maxLength": MAX_VALUE_LENGTH},
+        "anyOf": [
+            {"type": "string", "maxLength": MAX_VALUE_LENGTH, "nullable": True},
             {"type": "number"},
             {"type": "boolean"},
-        ],
-        "nullable": True,
+        ]
     },
 }

@@ -33,7 +33,8 @@ PREFIXES = {
     "rdr": "response draft",
 }
 
-_ID_SHAPE = re.compile(r"[A-Za-z0-9._=-]{1,255}")
+ID_PATTERN = "^[A-Za-z0-9._=-]{1,255}$"
+_ID_SHAPE = re.compile(ID_PATTERN)
 
 
 def mint(prefix: str) -> str:

@@ -208,6 +208,10 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": "/api/v2",
     "PREPROCESSING_HOOKS": ["hyperrep.api.schema.document_paths_without_trailing_slash"],
+    "ENUM_NAME_OVERRIDES": {
+        "MessageModalityEnum": "apps.conversations.models.Modality",
+        "ChannelKindEnum": "apps.organizations.models.ChannelKind",
+    },
 }
 
 # --- Logging: one line per request, each line carrying the request id --------------------------

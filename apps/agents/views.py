@@ -13,3 +13,8 @@ class AgentViewSet(ListModelMixin, RetrieveModelMixin, OrganizationScopedViewSet
     selector = agent_list
     serializer_class = AgentSerializer
     ordering = ("name", "id")
+    descriptions = {
+        "list": "The organization's agents (its sales reps), by name A to Z, then id. Agents "
+        "are created in the admin or by import.",
+        "retrieve": "One agent of the organization.",
+    }

@@ -1,6 +1,5 @@
 from typing import Any
 
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -14,12 +13,13 @@ from apps.analytics.serializers import (
     ResponseTimeSerializer,
     VolumeSerializer,
 )
+from hyperrep.api.parameters import INSTANT
 from hyperrep.api.viewsets import OrganizationScopedViewSet
 
 WINDOW_PARAMETERS = [
     OpenApiParameter(
         name,
-        OpenApiTypes.DATETIME,
+        INSTANT,
         required=True,
         description=f"{bound} bound (ISO 8601); not later than now",
     )
@@ -34,6 +34,20 @@ def documented(serializer: type) -> Any:
 class ConversationAnalyticsViewSet(OrganizationScopedViewSet):
     """Analytics of the organization's conversations in a window: all four blocks together,
     or one of them unwrapped."""
+
+    descriptions = {
+        "combined": "The four blocks of the window together: response rate, response times, "
+        "volume and first-message modalities.",
+        "response_rate": "The response-rate block alone: conversations whose first inbound "
+        "message falls in the window, how many of them got a response, and the rate.",
+        "response_time": "The response-time block alone: mean, median and 90th percentile "
+        "seconds from the first inbound message to the first response, over the window's "
+        "responded conversations.",
+        "volume": "The volume block alone: messages received and sent with `sent_at` in the "
+        "window, and conversations started in it.",
+        "modality": "The modality block alone: the window's received conversations by the "
+        "modality of their first inbound message.",
+    }
 
     def query_parameters(self) -> frozenset[str]:
         return WINDOW

@@ -16,6 +16,13 @@ class CompanyViewSet(ListModelMixin, RetrieveModelMixin, OrganizationScopedViewS
     model = Company
     selector = company_list
     serializer_class = CompanySerializer
+    descriptions = {
+        "list": "The organization's companies, newest first.",
+        "retrieve": "One company of the organization.",
+        "create": "Create a company. `domain` is normalised (trimmed, lower-cased; scheme, port, "
+        "path, query and fragment removed) and must then contain a dot; `agent_id` must be an "
+        "agent of this organization (`400 Invalid agent_id`).",
+    }
 
     @extend_schema(request=CompanyCreateSerializer, responses={200: CompanySerializer})
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:

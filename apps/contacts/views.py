@@ -18,6 +18,15 @@ class ContactViewSet(ListModelMixin, RetrieveModelMixin, OrganizationScopedViewS
     selector = contact_list
     serializer_class = ContactSerializer
     filterset_class = ContactFilter
+    descriptions = {
+        "list": "The organization's contacts, newest first. `email` matches case-insensitively; "
+        "`phone_number` matches however the number is written (compared in E.164); "
+        "`start_date`/`end_date` bound `created_at`.",
+        "retrieve": "One contact of the organization.",
+        "create": "Create a contact: at least one of `name`, `email` and `phone_number`. The "
+        "number is kept as written and must be a possible phone number; `company_id` must be a "
+        "company of this organization (`400 Invalid company_id`).",
+    }
 
     @extend_schema(request=ContactCreateSerializer, responses={200: ContactSerializer})
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:

@@ -21,16 +21,29 @@ class Conversations(OrganizationScopedViewSet):
 
 class ConversationViewSet(ListModelMixin, RetrieveModelMixin, Conversations):
     filterset_class = ConversationFilter
+    descriptions = {
+        "list": "The organization's conversations, newest `start_at` first. `folder` is a "
+        "folder slug; `start_date`/`end_date` bound `start_at`.",
+        "retrieve": "One conversation of the organization.",
+    }
 
 
 class ContactConversationViewSet(ListModelMixin, Conversations):
     parent = (Contact, "contact")
+    descriptions = {
+        "list": "The contact's conversations, newest `start_at` first; `start_date`/`end_date` "
+        "bound `start_at`.",
+    }
 
 
 class AgentConversationViewSet(ListModelMixin, Conversations):
     """The conversations assigned to the agent."""
 
     parent = (Agent, "agent")
+    descriptions = {
+        "list": "The conversations assigned to the agent, newest `start_at` first; "
+        "`start_date`/`end_date` bound `start_at`.",
+    }
 
 
 class MessageViewSet(ListModelMixin, RetrieveModelMixin, OrganizationScopedViewSet):
@@ -42,3 +55,9 @@ class MessageViewSet(ListModelMixin, RetrieveModelMixin, OrganizationScopedViewS
     ordering = ("sent_at", "id")
     filterset_class = MessageFilter
     parent = (Conversation, "conversation")
+    descriptions = {
+        "list": "The conversation's messages, oldest first (`sent_at`, then id); "
+        "`start_date`/`end_date` bound `sent_at`.",
+        "retrieve": "One message of the conversation. A message of another conversation is "
+        "`404 Message not found`.",
+    }

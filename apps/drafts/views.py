@@ -43,6 +43,12 @@ class MessageDraftViewSet(OrganizationScopedViewSet):
     model = MessageDraft
     selector = message_draft_list
     serializer_class: type[OutputSerializer] = MessageDraftSerializer
+    descriptions = {
+        "create": "Draft the first message of a new conversation with the contact it names: "
+        "found by email (case-insensitively), else by phone number (in E.164), or created. "
+        "The organization's channel for the modality must be enabled. With `autosend_draft` "
+        "the draft is scheduled for delivery now; otherwise it waits for review.",
+    }
 
     @extend_schema(
         request=MessageDraftCreateSerializer,
@@ -57,6 +63,10 @@ class LegacyMessageDraftViewSet(MessageDraftViewSet):
     """The older `messages-drafts` spelling: the same drafts, rendered with the older names."""
 
     serializer_class = LegacyMessageDraftSerializer
+    descriptions = {
+        "create": "The older spelling of `POST message-drafts`: the same draft, answered as "
+        "`{draft_id, queued_to_send, send_at, folder}`.",
+    }
 
     @extend_schema(
         request=MessageDraftCreateSerializer,
@@ -75,6 +85,13 @@ class ResponseDraftViewSet(ListModelMixin, OrganizationScopedViewSet):
     serializer_class = ResponseDraftSerializer
     filterset_class = ResponseDraftFilter
     parent = (Conversation, "conversation")
+    descriptions = {
+        "list": "The conversation's response drafts, newest first: the pending one and every "
+        "earlier version; `start_date`/`end_date` bound `created_at`.",
+        "create": "Draft a reply in the conversation. It goes out on the channel of the "
+        "conversation's latest email or text message (else email when the contact has an "
+        "address, else text); a pending draft it replaces is kept as `superseded`.",
+    }
 
     def get_serializer_class(self) -> type[BaseSerializer]:
         if self.action == "create":

@@ -14,6 +14,12 @@ class OrganizationViewSet(ApiViewSet):
     """The organizations the API key can reach."""
 
     pagination_class = None  # the whole list, in `data`
+    descriptions = {
+        "list": "The active organizations this API key can reach, by name: the whole list, "
+        "in `data`, without a pagination block.",
+        "retrieve": "One organization this key can reach. One it cannot reach, or an inactive "
+        "one, is `404 Organization not found`, as an id that does not exist is.",
+    }
 
     lookup_url_kwarg = "organization_id"
     lookup_value_regex = "[^/]+"

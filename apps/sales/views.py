@@ -16,10 +16,18 @@ class Sales(OrganizationScopedViewSet):
 
 
 class SaleViewSet(ListModelMixin, RetrieveModelMixin, Sales):
-    pass
+    descriptions = {
+        "list": "The organization's sales, newest first; draft sales never appear. "
+        "`start_date`/`end_date` bound `created_at`.",
+        "retrieve": "One sale of the organization (a draft sale is `404 Sale not found`).",
+    }
 
 
 class AgentSaleViewSet(ListModelMixin, Sales):
     """The sales the agent owns."""
 
     parent = (Agent, "owner")
+    descriptions = {
+        "list": "The sales the agent owns (`owner_id`), newest first; draft sales never "
+        "appear. `start_date`/`end_date` bound `created_at`.",
+    }

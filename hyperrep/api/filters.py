@@ -8,7 +8,6 @@ import django_filters
 from django import forms
 from django.db.models import QuerySet
 from django_filters.rest_framework import DjangoFilterBackend
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
@@ -16,6 +15,7 @@ from rest_framework.views import APIView
 
 from hyperrep import phones
 from hyperrep.api.dates import BAD_FORMAT, check_window, parse_instant
+from hyperrep.api.parameters import INSTANT, or_empty
 from hyperrep.errors import InvalidValue
 
 REPEATED = "Give this parameter once."
@@ -35,7 +35,7 @@ class InstantField(forms.Field):
             raise forms.ValidationError(BAD_FORMAT) from None
 
 
-@extend_schema_field(OpenApiTypes.DATETIME)
+@extend_schema_field(or_empty(INSTANT))
 class InstantFilter(django_filters.Filter):
     field_class = InstantField
 
@@ -52,6 +52,7 @@ class BooleanField(forms.Field):
         raise forms.ValidationError("Must be true or false.")
 
 
+@extend_schema_field(or_empty({"type": "boolean"}))
 class BooleanFilter(django_filters.BooleanFilter):
     field_class = BooleanField
 

@@ -30,6 +30,7 @@ from rest_framework.pagination import BasePagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from hyperrep.api.parameters import or_empty
 from hyperrep.errors import InvalidValue
 
 DEFAULT_LIMIT = 50
@@ -150,13 +151,14 @@ class KeysetPagination(BasePagination):
                 "in": "query",
                 "required": False,
                 "description": f"Page size, 1..{MAX_LIMIT} (default {DEFAULT_LIMIT}).",
-                "schema": {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT},
+                "schema": or_empty({"type": "integer", "minimum": 1, "maximum": MAX_LIMIT}),
             },
             {
                 "name": "cursor",
                 "in": "query",
                 "required": False,
-                "description": "`next_cursor` of the previous page of the same collection.",
+                "description": "`next_cursor` of the previous page of the same collection "
+                "(empty: the first page).",
                 "schema": {"type": "string"},
             },
         ]

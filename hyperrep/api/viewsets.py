@@ -37,6 +37,9 @@ SEALED = ("initial", "get_queryset", "get_object")
 
 
 class ApiViewSet(GenericViewSet):
+    # What the reference says of each action (hyperrep/api/schema.py): every view, its own.
+    descriptions: ClassVar[dict[str, str]] = {}
+
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         super().initial(request, *args, **kwargs)  # authentication and permissions first
         check_query_string(request, self.query_parameters())
