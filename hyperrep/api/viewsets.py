@@ -42,6 +42,8 @@ class ApiViewSet(GenericViewSet):
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         super().initial(request, *args, **kwargs)  # authentication and permissions first
+        if self.action is None:
+            return  # a method the route does not have: DRF answers 405 next
         check_query_string(request, self.query_parameters())
 
     def query_parameters(self) -> frozenset[str]:
@@ -78,6 +80,8 @@ class OrganizationScopedViewSet(ApiViewSet):
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         super().initial(request, *args, **kwargs)  # authentication, then the query string
+        if self.action is None:
+            return  # a method the route does not have: DRF answers 405 next
         self.organization = organization_get(
             api_key=cast(ApiKey, request.auth), organization_id=kwargs["organization_id"]
         )

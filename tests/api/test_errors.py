@@ -209,3 +209,16 @@ def test_the_openapi_schema_and_docs_are_served_offline(client: Client) -> None:
     assert docs.status_code == 200
     assert b"http://" not in docs.content.replace(b"http://testserver", b"")
     assert b"https://" not in docs.content
+
+
+def test_a_method_the_route_lacks_is_405_whatever_the_query_string(api: Api, org_path: str) -> None:
+    for method in ("TRACE", "PUT", "PATCH", "DELETE"):
+        response = api.client.generic(
+            method, f"/api/v2{org_path}/contacts?limit=1&bogus=2", HTTP_X_API_KEY=api.key
+        )
+        assert response.status_code == 405, method
+        assert detail(response) == f'Method "{method}" not allowed.'
+    response = api.client.generic(
+        "TRACE", "/api/v2/organizations/org_nope/contacts", HTTP_X_API_KEY=api.key
+    )
+    assert response.status_code == 405  # before the organization is looked up
