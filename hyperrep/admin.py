@@ -19,6 +19,9 @@ class AdminSite(admin.AdminSite):
     site_title = "HyperRep server"
     index_title = "Organizations, API keys, channels and conversations"
     site_url = "/api/docs"  # "View site": the API reference, the one page a key opens
+    # The lists need the width (a sale's status and dates were cut off at 1400 px); the
+    # sidebar only repeats the index page.
+    enable_nav_sidebar = False
 
 
 class AdminConfig(DjangoAdminConfig):

@@ -141,6 +141,7 @@ LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
+FORMAT_MODULE_PATH = ["hyperrep.formats"]  # the admin's compact dates
 
 # --- Phone numbers -------------------------------------------------------------------------
 # National numbers (without a +country code) are read as numbers of this region (ISO 3166).

@@ -6,5 +6,6 @@ from hyperrep.tenancy.admin import TenantAdmin
 
 @admin.register(Agent)
 class AgentAdmin(TenantAdmin):
-    list_display = ("name", "email", "organization", "public_id")
-    search_fields = ("name", "email", "public_id")
+    list_display = ("name", "email", "organization_name", "public_id")
+    search_fields = ("name", "email", "public_id__exact")
+    ordering = ("name", "id")

@@ -8,5 +8,6 @@ from hyperrep.tenancy.admin import TenantAdmin
 @admin.register(Company)
 class CompanyAdmin(TenantAdmin):
     json_checks = {"custom_fields": check_custom_fields}
-    list_display = ("name", "domain", "organization", "public_id", "created_at")
-    search_fields = ("name", "domain", "public_id")
+    list_display = ("name", "domain", "organization_name", "public_id", "created_at")
+    search_fields = ("name", "domain", "public_id__exact")
+    ordering = ("-created_at", "-id")

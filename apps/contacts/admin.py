@@ -8,5 +8,14 @@ from hyperrep.tenancy.admin import TenantAdmin
 @admin.register(Contact)
 class ContactAdmin(TenantAdmin):
     json_checks = {"custom_fields": check_custom_fields}
-    list_display = ("__str__", "email", "phone_number", "organization", "public_id", "created_at")
-    search_fields = ("name", "email", "phone_number", "public_id")
+    list_display = (
+        "__str__",
+        "email",
+        "phone_number",
+        "organization_name",
+        "public_id",
+        "created_at",
+    )
+    search_fields = ("name", "email", "phone_number", "public_id__exact")
+    phone_search = "phone_e164"
+    ordering = ("-created_at", "-id")

@@ -9,6 +9,7 @@ from django.utils.html import format_html
 
 from apps.conversations.models import Conversation, Message, TrackedLink
 from apps.conversations.services import conversations_touch
+from hyperrep.admin import duration
 from hyperrep.tenancy.admin import ReadOnlyInline, TenantAdmin, TenantInlineFormSet
 
 # The ignores below: mypy reads TenantAdmin's tuples as fixed-length types.
@@ -66,11 +67,14 @@ class ConversationAdmin(TenantAdmin):
         "is_read",
         "start_at",
         "last_activity_at",
-        "organization",
+        "organization_name",
     )
     list_filter = ("organization", "folder", "is_read")
     list_select_related = ("organization", "contact", "agent")
-    search_fields = ("public_id__exact",)  # ids are case-sensitive
+    # By its id (ids are case-sensitive), or its contact's name, email or number (any format).
+    search_fields = ("public_id__exact", "contact__name", "contact__email")
+    phone_search = "contact__phone_e164"
+    ordering = ("-start_at", "-id")
     show_full_result_count = False  # one COUNT per page is enough on millions of rows
     fields = (
         "organization",
@@ -83,7 +87,7 @@ class ConversationAdmin(TenantAdmin):
         "last_activity_at",
         "first_inbound_at",
         "first_inbound_modality",
-        "response_time_us",
+        "time_to_first_response",
         "all_messages",
     )
     # What follows the messages is recomputed on save instead (services.conversations_touch).
@@ -92,10 +96,14 @@ class ConversationAdmin(TenantAdmin):
         "last_activity_at",
         "first_inbound_at",
         "first_inbound_modality",
-        "response_time_us",
+        "time_to_first_response",
         "all_messages",
     )
     inlines = (MessageInline,)
+
+    @admin.display(description="time to first response")
+    def time_to_first_response(self, conversation: Conversation) -> str:
+        return duration(conversation.response_time_us)
 
     @admin.display(description="messages")
     def all_messages(self, conversation: Conversation) -> str:
@@ -143,11 +151,12 @@ class MessageAdmin(TenantAdmin):
         "sent_at",
         "agent",
         "subject",
-        "organization",
+        "organization_name",
     )
     list_filter = ("organization", "modality", "direction")
     list_select_related = ("organization", "conversation", "agent")
     search_fields = ("public_id__exact",)  # ids are case-sensitive
+    ordering = ("-sent_at", "-id")
     show_full_result_count = False
     readonly_fields = ("public_id",)
     inlines = (TrackedLinkInline,)

@@ -51,7 +51,7 @@ class DraftAdmin(TenantAdmin):
 class MessageDraftAdmin(DraftAdmin):
     list_display = (
         "public_id",
-        "organization",
+        "organization_name",
         "modality",
         "to_email",
         "to_phone_number",
@@ -59,17 +59,19 @@ class MessageDraftAdmin(DraftAdmin):
         "scheduled_send_at",
         "created_at",
     )
-    search_fields = ("public_id", "to_email", "to_phone_number")
+    search_fields = ("public_id__exact", "to_email", "to_phone_number")
+    ordering = ("-created_at", "-id")
 
 
 @admin.register(ResponseDraft)
 class ResponseDraftAdmin(DraftAdmin):
     list_display = (
         "public_id",
-        "organization",
+        "organization_name",
         "modality",
         "status",
         "scheduled_send_at",
         "created_at",
     )
-    search_fields = ("public_id",)
+    search_fields = ("public_id__exact",)
+    ordering = ("-created_at", "-id")

@@ -21,7 +21,8 @@ class ChannelInline(TenantInline):
 class OrganizationAdmin(admin.ModelAdmin):
     list_display = ("name", "public_id", "is_active", "created_at")
     list_filter = ("is_active",)
-    search_fields = ("name", "public_id")
+    search_fields = ("name", "public_id__exact")
+    ordering = ("name", "id")
     readonly_fields = ("public_id", "created_at")
     actions = ("deactivate", "activate")
 
@@ -40,7 +41,8 @@ class OrganizationAdmin(admin.ModelAdmin):
 
 @admin.register(Channel)
 class ChannelAdmin(TenantAdmin):
-    list_display = ("kind", "organization", "enabled", "created_at")
+    list_display = ("kind", "organization_name", "enabled", "created_at")
     list_filter = ("kind", "enabled")
-    search_fields = ("organization__name", "organization__public_id")
+    search_fields = ("organization__name", "organization__public_id__exact")
+    ordering = ("organization__name", "kind")
     readonly_fields = ("created_at",)

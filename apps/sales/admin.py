@@ -50,7 +50,7 @@ class SaleConversationInline(TenantInline):
     verbose_name = "associated conversation"
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[SaleConversation]:
-        return super().get_queryset(request).select_related("conversation").order_by("id")
+        return super().get_queryset(request).select_related("conversation__contact").order_by("id")
 
 
 @admin.register(Sale)
@@ -58,16 +58,16 @@ class SaleAdmin(TenantAdmin):
     json_checks = {"quote_details": check_quote_details, "custom_fields": check_custom_fields}
     list_display = (
         "public_id",
+        "current_status",
         "company",
         "owner",
-        "is_draft",
-        "current_status",
         "created_at",
-        "organization",
+        "organization_name",
     )
     list_filter = ("organization", "is_draft")
     list_select_related = ("organization", "company", "owner")
-    search_fields = ("public_id__exact",)  # ids are case-sensitive
+    search_fields = ("public_id__exact", "company__name")  # ids are case-sensitive
+    ordering = ("-created_at", "-id")
     show_full_result_count = False
     readonly_fields = ("public_id", "created_at", "current_status")
     inlines = (SaleStatusChangeInline, SaleContactInline, SaleConversationInline)

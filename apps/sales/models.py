@@ -69,7 +69,7 @@ class SaleContact(TenantModel):
         ]
 
     def __str__(self) -> str:
-        return f"{self.sale_id} - {self.contact_id}"
+        return str(self.contact)
 
 
 class SaleConversation(TenantModel):
@@ -84,7 +84,7 @@ class SaleConversation(TenantModel):
         ]
 
     def __str__(self) -> str:
-        return f"{self.sale_id} - {self.conversation_id}"
+        return f"{self.conversation} with {self.conversation.contact}"
 
 
 class SaleStatusChange(TenantModel):

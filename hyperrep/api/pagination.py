@@ -12,15 +12,12 @@ cursor that was altered, or is used on another collection, organization or filte
 `400 Invalid cursor`.
 """
 
-import base64
 import hashlib
 import json
 import re
-from functools import cache
 from typing import Any
 
-from cryptography.fernet import Fernet, InvalidToken
-from django.conf import settings
+from cryptography.fernet import InvalidToken
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import F, Q, QuerySet
 from django.db.models.fields.tuple_lookups import Tuple, TupleGreaterThan, TupleLessThan
@@ -31,6 +28,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from hyperrep.api.parameters import or_empty
+from hyperrep.crypto import fernet
 from hyperrep.errors import InvalidValue
 
 DEFAULT_LIMIT = 50
@@ -38,12 +36,6 @@ PAGE_PARAMETERS = ("limit", "cursor")
 MAX_LIMIT = 500
 _LIMIT = re.compile(r"[1-9][0-9]{0,2}")
 INVALID_CURSOR = "Invalid cursor"
-
-
-@cache
-def _fernet(secret: str) -> Fernet:
-    digest = hashlib.sha256(b"hyperrep.pagination.cursor:" + secret.encode()).digest()
-    return Fernet(base64.urlsafe_b64encode(digest))
 
 
 def parse_limit(raw: str | None) -> int:
@@ -74,7 +66,7 @@ def encode_cursor(key: list[Any], scope: str) -> str:
         {"s": scope, "k": [v.isoformat() if hasattr(v, "isoformat") else v for v in key]},
         separators=(",", ":"),
     )
-    return _fernet(settings.SECRET_KEY).encrypt(payload.encode()).decode()
+    return fernet("pagination.cursor").encrypt(payload.encode()).decode()
 
 
 class KeysetPagination(BasePagination):
@@ -132,7 +124,7 @@ class KeysetPagination(BasePagination):
 
     def _decode(self, cursor: str, scope: str, queryset: QuerySet) -> list[Any]:
         try:
-            payload = json.loads(_fernet(settings.SECRET_KEY).decrypt(cursor.encode()))
+            payload = json.loads(fernet("pagination.cursor").decrypt(cursor.encode()))
             if payload["s"] != scope or len(payload["k"]) != len(self.ordering):
                 raise InvalidValue(INVALID_CURSOR)
             return [

@@ -18,6 +18,7 @@ from django.forms.formsets import DELETION_FIELD_NAME
 from django.http import HttpRequest
 from django.utils.text import capfirst
 
+from hyperrep import phones
 from hyperrep.admin import CheckedJSONField
 from hyperrep.tenancy.models import TenantModel
 
@@ -67,6 +68,20 @@ class TenantAdmin(TenantReads, admin.ModelAdmin):
     readonly_fields: ClassVar[tuple[str, ...]] = ("public_id", "created_at")
     # JSON columns edited here, each with the rule the API and the import apply to it.
     json_checks: ClassVar[dict[str, Callable[[Any], Any]]] = {}
+    # The E.164 column a search term that is a phone number matches, however it is written.
+    phone_search: ClassVar[str | None] = None
+
+    @admin.display(description="organization", ordering="organization__name")
+    def organization_name(self, row: Any) -> str:
+        return row.organization.name
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet, search_term: str
+    ) -> tuple[QuerySet, bool]:
+        found, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        if self.phone_search and (e164 := phones.to_e164(search_term)):
+            found |= queryset.filter(**{self.phone_search: e164})
+        return found, may_have_duplicates
 
     def formfield_for_dbfield(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
         check = self.json_checks.get(db_field.name)

@@ -5,7 +5,7 @@ from django.test import Client
 
 from apps.agents.models import Agent
 from apps.keys.models import ApiKey
-from apps.keys.services import key_digest
+from apps.keys.services import api_key_create, key_digest
 from apps.organizations.models import Organization
 from tests.factories import AgentFactory, CompanyFactory, ContactFactory, OrganizationFactory
 from tests.helpers import Api, detail
@@ -42,13 +42,22 @@ def test_create_an_api_key_shows_the_plaintext_once(admin_client: Client) -> Non
             "expires_at_1": "",
         },
     )
-    assert response.status_code == 200
-    plaintext = re.search(r"hrk_[A-Za-z0-9]{8}_[A-Za-z0-9]{43}", response.content.decode())
-    assert plaintext is not None
     key = ApiKey.objects.get()
+    assert response.status_code == 302  # post/redirect/get
+    assert response["Location"] == f"/admin/keys/apikey/{key.pk}/created/"
+    shown = admin_client.get(response["Location"])
+    assert "no-store" in shown["Cache-Control"]
+    plaintext = re.search(r"hrk_[A-Za-z0-9]{8}_[A-Za-z0-9]{43}", shown.content.decode())
+    assert plaintext is not None
     assert key.digest == key_digest(plaintext.group())
     assert key.read_only
     assert list(key.organizations.all()) == [acme]
+    assert plaintext.group() not in str(dict(admin_client.session))  # kept encrypted
+
+    reloaded = admin_client.get(response["Location"]).content.decode()
+    assert plaintext.group() not in reloaded
+    assert "cannot be shown again" in reloaded
+    assert ApiKey.objects.count() == 1  # a reload mints nothing
 
     api = Api(plaintext.group())
     assert [o["name"] for o in api.get("/organizations").json()["data"]] == ["Acme"]
@@ -60,6 +69,22 @@ def test_create_an_api_key_shows_the_plaintext_once(admin_client: Client) -> Non
 
     admin_client.post("/admin/keys/apikey/", {"action": "deactivate", "_selected_action": [key.pk]})
     assert detail(api.get("/organizations")) == "API Key is inactive"
+
+
+def test_the_key_list_names_the_organizations_each_key_reaches(admin_client: Client) -> None:
+    acme, zenith = (
+        OrganizationFactory.create(name="Acme"),
+        OrganizationFactory.create(name="Zenith"),
+    )
+    api_key_create(organizations=[acme, zenith], name="both")
+    listing = admin_client.get("/admin/keys/apikey/").content.decode()
+    assert "Acme, Zenith" in listing
+
+
+def test_the_site_is_branded_and_view_site_opens_the_api_reference(admin_client: Client) -> None:
+    page = admin_client.get("/admin/").content.decode()
+    assert "HyperRep server" in page
+    assert 'href="/api/docs"' in page
 
 
 def test_browse_tenant_rows_per_organization(admin_client: Client) -> None:

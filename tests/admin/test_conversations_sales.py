@@ -409,3 +409,46 @@ def test_json_saved_in_the_admin_is_what_the_import_would_store_and_exports_back
     exported = export_bytes(tmp_path)
     import_file(write_lines(tmp_path / "again.jsonl", exported.decode().splitlines()))
     assert export_bytes(tmp_path) == exported
+
+
+@pytest.mark.parametrize(
+    "term", ["Marisol Quintero", "marisol@quintero.example", "(555) 010-2468", "+15550102468"]
+)
+def test_conversations_are_found_by_their_contacts_name_email_or_number(
+    admin_client: Client, term: str
+) -> None:
+    wanted = ConversationFactory.create(
+        contact__name="Marisol Quintero",
+        contact__email="marisol@quintero.example",
+        contact__phone_number="+1 555 010 2468",
+    )
+    other = ConversationFactory.create()
+    listing = page(admin_client, f"/admin/conversations/conversation/?q={term}")
+    assert wanted.public_id in listing
+    assert other.public_id not in listing
+
+
+def test_lists_are_newest_first_and_durations_read_as_durations(admin_client: Client) -> None:
+    now = timezone.now()
+    older = ConversationFactory.create(start_at=now - timedelta(days=2))
+    newer = ConversationFactory.create(start_at=now - timedelta(days=1))
+    listing = page(admin_client, "/admin/conversations/conversation/")
+    assert listing.index(newer.public_id) < listing.index(older.public_id)
+    MessageFactory.create(conversation=newer, direction=Direction.RECEIVED, sent_at=newer.start_at)
+    MessageFactory.create(
+        conversation=newer,
+        direction=Direction.SENT,
+        sent_at=newer.start_at + timedelta(hours=3, minutes=41, seconds=3),
+    )
+    detail = page(admin_client, f"/admin/conversations/conversation/{newer.pk}/change/")
+    assert "3 h 41 min 3 s" in detail
+    assert "13263000000" not in detail
+
+
+def test_rows_on_a_sale_are_named_by_what_they_show(admin_client: Client) -> None:
+    sale = SaleFactory.create()
+    contact = ContactFactory.create(organization=sale.organization, name="Priya Raman")
+    SaleContact.objects.create(organization=sale.organization, sale=sale, contact=contact)
+    detail = page(admin_client, f"/admin/sales/sale/{sale.pk}/change/")
+    assert "Priya Raman" in detail
+    assert f"{sale.pk} - {contact.pk}" not in detail
