@@ -18,10 +18,12 @@ $(VENV)/.installed: requirements/dev.txt
 run: install
 	mkdir -p var
 	DEBUG=1 SECRET_KEY=$${SECRET_KEY:-$(DEV_SECRET_KEY)} $(PY) manage.py migrate --no-input -v 0
-	@DEBUG=1 SECRET_KEY=$${SECRET_KEY:-$(DEV_SECRET_KEY)} $(PY) manage.py seed_demo --key-file var/demo-api-key > /dev/null
-	@echo "Demo organization API key: $$(cat var/demo-api-key)"
-	@echo "Try: curl -H \"X-API-KEY: $$(cat var/demo-api-key)\" http://127.0.0.1:8000/api/v2/organizations"
-	@echo "API reference: http://127.0.0.1:8000/api/docs  Admin: http://127.0.0.1:8000/admin/ (make an account with: make manage cmd=createsuperuser)"
+	@DEBUG=1 SECRET_KEY=$${SECRET_KEY:-$(DEV_SECRET_KEY)} $(PY) manage.py seed_demo --key-file var/demo-api-key -v 0 > var/demo-seed.out
+	@org=$$(grep -o 'org_[A-Za-z0-9]*' var/demo-seed.out | head -1); key=$$(cat var/demo-api-key); \
+	echo "Demo organization: $$org"; \
+	echo "Demo API key:      $$key"; \
+	echo "Try: curl -H \"X-API-KEY: $$key\" http://127.0.0.1:8000/api/v2/organizations/$$org/contacts?limit=5"; \
+	echo "API reference: http://127.0.0.1:8000/api/docs  Admin: http://127.0.0.1:8000/admin/ (make an account with: make manage cmd=createsuperuser)"
 	DEBUG=1 SECRET_KEY=$${SECRET_KEY:-$(DEV_SECRET_KEY)} $(PY) manage.py runserver 127.0.0.1:8000
 
 # Any manage.py command against the development database, e.g.
@@ -41,10 +43,13 @@ format: install
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-# What production runs, without the development tools: requirements/base.txt.
-install-prod:
+# What production runs, without the development tools: requirements/base.txt. Like install,
+# it reruns only when the lock changes.
+install-prod: $(VENV)/.installed-prod
+$(VENV)/.installed-prod: requirements/base.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check --require-hashes -r requirements/base.txt
+	touch $@
 
 # Production-style serving: static files collected, gunicorn with deploy/gunicorn.conf.py.
 # Needs SECRET_KEY (and usually DATABASE_URL, ALLOWED_HOSTS) in the environment.

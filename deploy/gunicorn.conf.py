@@ -3,8 +3,17 @@ environment variable named beside it."""
 
 import gc
 import os
+import re
+from pathlib import Path
 
 bind = os.environ.get("BIND") or "127.0.0.1:8000"
+# The control socket (gunicornc) is named by the address this server binds, in the project's
+# var/: two servers on one host (each binds its own address) never take each other's, as
+# they did with gunicorn's default of one socket per user.
+_socket_name = "gunicorn-" + re.sub(r"[^\w.-]", "_", bind) + ".ctl"
+control_socket = os.environ.get("GUNICORN_CONTROL_SOCKET") or str(
+    Path(__file__).resolve().parent.parent / "var" / _socket_name
+)
 # Sync workers: each request is short and database-bound; two per core is the usual start.
 workers = int(os.environ.get("WEB_CONCURRENCY") or (os.cpu_count() or 1) * 2)
 worker_class = "sync"

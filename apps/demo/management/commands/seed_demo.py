@@ -46,7 +46,9 @@ class Command(BaseCommand):
             except KeyRejected:
                 pass
             else:
-                if key.organizations.filter(is_active=True).exists():
+                organization = key.organizations.filter(is_active=True).first()
+                if organization is not None:
+                    self.stdout.write(f"{organization.name} ({organization.public_id}) is seeded")
                     self.stdout.write(plaintext)
                     return
         counts = {
