@@ -7,8 +7,8 @@
    "bench", as it is dropped), migrates it, seeds the demo organization scaled to
    `--messages` (`manage.py seed_demo --messages N`, 400 days of history), then
    `VACUUM (ANALYZE)`.
-2. Checks the combined answer of each window against the plain-Python reference of API.md
-   section 10 (tests/analytics/reference.py) computed from every message of the organization.
+2. Checks the combined answer of each window against the plain-Python reference of
+   docs/analytics.md (tests/analytics/reference.py) computed from every message of the organization.
 3. EXPLAIN (ANALYZE, BUFFERS) of every query the combined endpoint sends, for a 30-day and a
    365-day window ending now.
 4. gunicorn (deploy/gunicorn.conf.py): `GET …/analytics/conversations` for each window, one
@@ -119,7 +119,7 @@ def _exact(seeded: Seeded, windows: dict[str, dict[str, str]]) -> list[str]:
     return [
         *out,
         "",
-        "Each answer equals the plain-Python reference of API.md section 10 "
+        "Each answer equals the plain-Python reference of docs/analytics.md "
         "(tests/analytics/reference.py) computed from every message of the organization "
         f"({time.monotonic() - began:.0f} s in Python, against milliseconds in the database).\n",
     ]

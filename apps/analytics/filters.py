@@ -1,4 +1,4 @@
-"""The window every analytics endpoint takes (API.md section 10): `start_date` (inclusive) and
+"""The window every analytics endpoint takes (docs/analytics.md): `start_date` (inclusive) and
 `end_date` (exclusive), both required, in order, and neither later than the server's clock."""
 
 from datetime import datetime

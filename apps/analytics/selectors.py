@@ -1,4 +1,4 @@
-"""Conversation analytics of a window (API.md section 10), computed by the database.
+"""Conversation analytics of a window (docs/analytics.md), computed by the database.
 
 A window [start, end) is read in two parts. Its whole hours come from the hourly rollup
 (models.HourlyTotals, a row an hour); the pieces at either end, under an hour each, come

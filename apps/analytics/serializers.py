@@ -1,4 +1,4 @@
-"""The blocks of API.md section 10, with its camelCase keys."""
+"""The blocks of docs/analytics.md, with its camelCase keys."""
 
 from rest_framework import serializers
 

@@ -29,7 +29,7 @@ class Conversation(PublicIdModel):
     Some columns are derived from the messages, and every path that writes messages
     recomputes them in the same transaction (`services.conversations_touch`):
     `last_activity_at`, the latest `sent_at` (its `start_at` while it has none), and what
-    analytics read (API.md section 10): the first inbound message's `sent_at` and modality,
+    analytics read (docs/analytics.md): the first inbound message's `sent_at` and modality,
     and the microseconds from it to the first response (null: none, or no inbound at all).
     """
 

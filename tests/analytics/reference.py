@@ -1,4 +1,4 @@
-"""API.md section 10 in plain Python, written from its text, for the tests to compare against:
+"""docs/analytics.md in plain Python, written from its text, for the tests to compare against:
 no database aggregates, no shared code with apps/analytics, exact fractions throughout."""
 
 import math

@@ -1,4 +1,4 @@
-"""The five analytics endpoints against hand-computed figures (API.md section 10)."""
+"""The five analytics endpoints against hand-computed figures (docs/analytics.md)."""
 
 import math
 from datetime import UTC, datetime, timedelta
@@ -271,7 +271,7 @@ def test_nearest_rank_is_the_exact_ceiling(percent: int) -> None:
 
 
 def test_a_rate_of_one_in_twenty_thousand_rounds_up() -> None:
-    # 0.00005 -> 0.0001, as API.md's own example
+    # 0.00005 -> 0.0001, as docs/analytics.md's own example
     assert divide_rounded(1 * 10_000, 20_000) / 10_000 == 0.0001
 
 

@@ -1,5 +1,5 @@
 """Property tests: on random conversations, every figure of every endpoint equals the plain-
-Python reference written from API.md section 10 (tests/analytics/reference.py), and the
+Python reference written from docs/analytics.md (tests/analytics/reference.py), and the
 columns conversations derive from their messages (what analytics aggregate) equal a direct
 computation from the messages, whichever way the messages were written.
 

@@ -1,4 +1,4 @@
-"""Phone numbers compare in E.164 wherever the server looks one up (API.md's rule: a number
+"""Phone numbers compare in E.164 wherever the server looks one up (docs/resources.md: a number
 is kept as given and matched in any format)."""
 
 from pathlib import Path
