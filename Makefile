@@ -22,7 +22,7 @@ run: install
 	@org=$$(grep -o 'org_[A-Za-z0-9]*' var/demo-seed.out | head -1); key=$$(cat var/demo-api-key); \
 	echo "Demo organization: $$org"; \
 	echo "Demo API key:      $$key"; \
-	echo "Try: curl -H \"X-API-KEY: $$key\" http://127.0.0.1:8000/api/v2/organizations/$$org/contacts?limit=5"; \
+	echo "Try: curl -H \"X-API-KEY: $$key\" \"http://127.0.0.1:8000/api/v2/organizations/$$org/contacts?limit=5\""; \
 	echo "API reference: http://127.0.0.1:8000/api/docs  Admin: http://127.0.0.1:8000/admin/ (make an account with: make manage cmd=createsuperuser)"
 	DEBUG=1 SECRET_KEY=$${SECRET_KEY:-$(DEV_SECRET_KEY)} $(PY) manage.py runserver 127.0.0.1:8000
 

@@ -39,7 +39,7 @@ organization_scoped: list[URLPattern | URLResolver] = [
 ]
 
 api_v2: list[URLPattern | URLResolver] = [
-    re_path(r"^openapi\.json$", SpectacularJSONAPIView.as_view(), name="openapi-schema"),
+    re_path(r"^openapi\.json/?$", SpectacularJSONAPIView.as_view(), name="openapi-schema"),
     re_path(
         r"^organizations/(?P<organization_id>[^/]+)/",
         include(organization_scoped),

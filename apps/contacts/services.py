@@ -44,22 +44,26 @@ def contact_find_or_create(
     phone_number: str | None = None,
     name: str | None = None,
 ) -> Contact:
-    """The organization's oldest contact with this email (case-insensitively) or, when no
-    email is given, with this number (in E.164); created with these values when there is
-    none. Concurrent calls for one address or number take turns, so they find one contact
-    rather than making one each."""
+    """The organization's oldest contact with this email (case-insensitively), else its
+    oldest with this number (in E.164); created with these values when there is neither.
+    Concurrent calls for one address or number take turns, so they find one contact rather
+    than making one each."""
     contacts = Contact.objects.for_org(organization).order_by("created_at", "id")
-    found: Contact | None = None
+    e164 = phones.to_e164(phone_number)
+    # Always in this order (email, then number), so two callers never wait on each other.
     if email is not None:
         take_turns(organization, f"contact-email:{email.lower()}")
+    if e164 is not None:
+        take_turns(organization, f"contact-phone:{e164}")
+    found: Contact | None = None
+    if email is not None:
         # Lower() on both sides, as ContactFilter does, so (organization, lower(email)) serves it.
         found = (
             contacts.alias(email_lower=Lower("email"))
             .filter(email_lower=Lower(Value(email)))
             .first()
         )
-    elif (e164 := phones.to_e164(phone_number)) is not None:
-        take_turns(organization, f"contact-phone:{e164}")
+    if found is None and e164 is not None:
         found = contacts.filter(phone_e164=e164).first()
     if found is not None:
         return found

@@ -277,6 +277,8 @@ CALL_TRANSCRIPTS = [
     "Voicemail from {first}: Hi, this is {first}, I'm calling about a roof estimate. Please "
     "call me back when you get a chance. Thanks.",
 ]
+AGENT_PLACED_CALLS = frozenset({1})  # the others were placed by the contact
+VOICEMAIL = 3
 CALL_SUMMARIES = [
     "Call about a leak; inspection booked.",
     "Discussed the quote; customer asked for a phased option.",

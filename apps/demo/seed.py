@@ -579,11 +579,19 @@ class _Thread:
             message["content"] = pool[min(position // 2, len(pool) - 1)].format(**words)
         elif modality == Modality.CALL:
             choice = rng.randrange(len(content.CALL_TRANSCRIPTS))
-            if choice == len(content.CALL_TRANSCRIPTS) - 1:  # a voicemail the contact left
+            if choice == content.VOICEMAIL:  # a voicemail the contact left
                 message["direction"] = direction = RECEIVED
                 message["agent_id"] = None
                 message["call_duration"] = rng.randint(15, 60)
             else:
+                # The transcript of a call the agent placed, or of one the contact placed.
+                if (direction == SENT) != (choice in content.AGENT_PLACED_CALLS):
+                    choice = next(
+                        number
+                        for number in range(len(content.CALL_TRANSCRIPTS))
+                        if number != content.VOICEMAIL
+                        and (number in content.AGENT_PLACED_CALLS) == (direction == SENT)
+                    )
                 message["call_duration"] = rng.randint(45, 1500)
             message["content"] = content.CALL_SUMMARIES[choice]
             message["call_transcript"] = content.CALL_TRANSCRIPTS[choice].format(**words)

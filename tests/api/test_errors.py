@@ -222,3 +222,8 @@ def test_a_method_the_route_lacks_is_405_whatever_the_query_string(api: Api, org
         "TRACE", "/api/v2/organizations/org_nope/contacts", HTTP_X_API_KEY=api.key
     )
     assert response.status_code == 405  # before the organization is looked up
+
+
+def test_the_schema_and_the_reference_answer_with_a_trailing_slash_too(client: Client) -> None:
+    for url in ("/api/v2/openapi.json", "/api/v2/openapi.json/", "/api/docs", "/api/docs/"):
+        assert client.get(url).status_code == 200, url

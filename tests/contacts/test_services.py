@@ -87,3 +87,17 @@ def test_find_or_create_finds_the_oldest_match_by_email_then_number(
     assert (made.name, made.phone_e164) == ("Cy", "+15550107777")
     other = OrganizationFactory.create()
     assert contact_find_or_create(organization=other, email="ann@example.com") != older
+
+
+@pytest.mark.django_db
+def test_an_address_that_matches_no_one_falls_back_to_the_number(
+    organization: Organization,
+) -> None:
+    texter = ContactFactory.create(
+        organization=organization, email=None, phone_number="555-777-1234"
+    )
+    found = contact_find_or_create(
+        organization=organization, email="new@example.com", phone_number="+1 555 777 1234"
+    )
+    assert found == texter
+    assert Contact.objects.for_org(organization).count() == 1

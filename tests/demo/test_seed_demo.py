@@ -224,3 +224,16 @@ def test_seed_demo_refuses_impossible_sizes(args: list[str], message: str) -> No
     with pytest.raises(CommandError, match=message):
         call_command("seed_demo", *args, stdout=io.StringIO())
     assert not Organization.objects.exists()
+
+
+def test_a_call_is_told_by_whoever_placed_it(demo: tuple[Organization, str]) -> None:
+    organization, _key = demo
+    calls = Message.objects.for_org(organization).filter(modality="call")
+    outbound = "calling about the quote we sent"
+    assert calls.filter(direction=Direction.SENT, call_transcript__contains=outbound).exists()
+    assert not calls.filter(
+        direction=Direction.RECEIVED, call_transcript__contains=outbound
+    ).exists()
+    assert not calls.filter(
+        direction=Direction.SENT, call_transcript__contains="Voicemail"
+    ).exists()
