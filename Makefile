@@ -14,7 +14,8 @@ $(VENV)/.installed: requirements/dev.txt
 	$(BIN)/pip install --quiet --disable-pip-version-check --require-hashes -r requirements/dev.txt
 	touch $@
 
-# Development server on 127.0.0.1:8000 with the embedded SQLite database and a demo organization.
+# Development server on 127.0.0.1:8000 with the embedded SQLite database and a demo organization,
+# and a worker beside it that delivers drafts (the demo's channels write them to this console).
 run: install
 	mkdir -p var
 	DEBUG=1 SECRET_KEY=$${SECRET_KEY:-$(DEV_SECRET_KEY)} $(PY) manage.py migrate --no-input -v 0
@@ -24,6 +25,8 @@ run: install
 	echo "Demo API key:      $$key"; \
 	echo "Try: curl -H \"X-API-KEY: $$key\" \"http://127.0.0.1:8000/api/v2/organizations/$$org/contacts?limit=5\""; \
 	echo "API reference: http://127.0.0.1:8000/api/docs  Admin: http://127.0.0.1:8000/admin/ (make an account with: make manage cmd=createsuperuser)"
+	@DEBUG=1 SECRET_KEY=$${SECRET_KEY:-$(DEV_SECRET_KEY)} $(PY) manage.py worker & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
 	DEBUG=1 SECRET_KEY=$${SECRET_KEY:-$(DEV_SECRET_KEY)} $(PY) manage.py runserver 127.0.0.1:8000
 
 # Any manage.py command against the development database, e.g.

@@ -16,6 +16,6 @@ def _fernet(purpose: str, secret: str) -> Fernet:
     return Fernet(base64.urlsafe_b64encode(digest))
 
 
-def fernet(purpose: str) -> Fernet:
-    """The Fernet for `purpose` under the current SECRET_KEY."""
-    return _fernet(purpose, settings.SECRET_KEY)
+def fernet(purpose: str, secret: str | None = None) -> Fernet:
+    """The Fernet for `purpose` under `secret` (SECRET_KEY unless given)."""
+    return _fernet(purpose, secret or settings.SECRET_KEY)

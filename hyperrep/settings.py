@@ -54,6 +54,10 @@ if not SECRET_KEY:
 # set it separately to rotate SECRET_KEY without invalidating every API key.
 API_KEY_SECRET = env_str("API_KEY_SECRET", SECRET_KEY)
 
+# The key channel transports (their credentials) are encrypted with. Default: derived from
+# SECRET_KEY; set it to rotate SECRET_KEY without re-entering every channel's transport.
+CHANNEL_SECRET_KEY = env_str("CHANNEL_SECRET_KEY", SECRET_KEY)
+
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
 
@@ -78,7 +82,9 @@ INSTALLED_APPS = [
     "apps.drafts",
     "apps.analytics",
     "apps.transfer",
+    "apps.delivery",
     "apps.demo",
+    "hyperrep.outbox",
 ]
 
 MIDDLEWARE = [
@@ -142,6 +148,17 @@ TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
 FORMAT_MODULE_PATH = ["hyperrep.formats"]  # the admin's compact dates
+
+# --- Delivery (apps/delivery, hyperrep/outbox) ---------------------------------------------
+# The server's public base URL (https://hyperrep.example.com): links in emails go out through
+# PUBLIC_URL/l/<id> to count clicks, and providers call back under it. Unset: neither.
+PUBLIC_URL = env_str("PUBLIC_URL", "").rstrip("/")
+# A draft's attempts before it fails: transient failures are retried with exponential backoff
+# over about six hours.
+DELIVERY_MAX_ATTEMPTS = env_int("DELIVERY_MAX_ATTEMPTS", 8)
+# How long a worker holds a row it claimed: longer than any attempt can take (every network
+# call has a timeout of seconds), so only a dead worker's rows are claimed again.
+OUTBOX_LEASE_SECONDS = env_int("OUTBOX_LEASE_SECONDS", 60)
 
 # --- Phone numbers -------------------------------------------------------------------------
 # National numbers (without a +country code) are read as numbers of this region (ISO 3166).

@@ -1,6 +1,7 @@
 """How a request is routed: /api/v2/organizations, then every organization-scoped
-resource under /api/v2/organizations/{organization_id}/ (one app each), the admin, the
-health probes and the API reference. Errors outside DRF answer in JSON too."""
+resource under /api/v2/organizations/{organization_id}/ (one app each), the tracked links of
+sent emails (/l/<id>), the admin, the health probes and the API reference. Errors outside DRF
+answer in JSON too."""
 
 from django.contrib import admin
 from django.http import HttpRequest, HttpResponse
@@ -8,6 +9,7 @@ from django.urls import URLPattern, URLResolver, include, path, re_path
 from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.views import SpectacularJSONAPIView, SpectacularSwaggerView
 
+from apps.delivery.views import follow_link
 from hyperrep.api.exceptions import error_response, page_not_found
 from hyperrep.health import Healthz, Readyz
 
@@ -50,6 +52,7 @@ api_v2: list[URLPattern | URLResolver] = [
 urlpatterns = [
     path("api/v2/", include(api_v2)),
     re_path(r"^api/docs/?$", api_reference, name="api-docs"),
+    re_path(r"^l/(?P<link_id>[^/]+)/?$", follow_link, name="tracked-link"),
     re_path(r"^healthz/?$", Healthz.as_view(), name="healthz"),
     re_path(r"^readyz/?$", Readyz.as_view(), name="readyz"),
     path("admin/", admin.site.urls),

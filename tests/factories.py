@@ -11,7 +11,8 @@ from apps.companies.models import Company
 from apps.contacts.models import Contact
 from apps.conversations.models import Conversation, Direction, Message, Modality, TrackedLink
 from apps.conversations.services import conversations_touch
-from apps.drafts.models import MessageDraft, ResponseDraft
+from apps.delivery.transports import redact
+from apps.drafts.models import DraftModality, MessageDraft, ResponseDraft
 from apps.organizations.models import Channel, ChannelKind, Organization
 from apps.sales.models import Sale, SaleContact, SaleConversation, SaleStatus, SaleStatusChange
 
@@ -182,17 +183,31 @@ class ResponseDraftFactory(factory.django.DjangoModelFactory[ResponseDraft]):
 
     organization = factory.SelfAttribute("conversation.organization")
     conversation = factory.SubFactory(ConversationFactory)
-    modality = ChannelKind.EMAIL
+    modality = DraftModality.EMAIL
     body_html = "<p>Thanks, we will be there Tuesday.</p>"
 
 
+SENDERS = {ChannelKind.EMAIL: "Acme Roofing <sales@acme.example>", ChannelKind.TEXT: "+15550100200"}
+
+
 class ChannelFactory(factory.django.DjangoModelFactory[Channel]):
+    """A channel that sends through `console://` unless given another transport."""
+
     class Meta:
         model = Channel
+        skip_postgeneration_save = True
 
     organization = factory.SubFactory(OrganizationFactory)
     kind = ChannelKind.EMAIL
     enabled = True
+    sender = factory.LazyAttribute(lambda channel: SENDERS.get(channel.kind, ""))
+
+    @factory.post_generation
+    def transport(channel: Channel, create: bool, extracted: Any, **kwargs: Any) -> None:
+        url = "console://" if extracted is None and channel.kind != ChannelKind.FORM else extracted
+        channel.set_transport(url or "", shown=redact(url or ""))
+        if create:
+            channel.save()
 
 
 class MessageDraftFactory(factory.django.DjangoModelFactory[MessageDraft]):
@@ -202,7 +217,7 @@ class MessageDraftFactory(factory.django.DjangoModelFactory[MessageDraft]):
     organization = factory.SelfAttribute("conversation.organization")
     conversation = factory.SubFactory(ConversationFactory)
     contact = factory.SelfAttribute("conversation.contact")
-    modality = ChannelKind.EMAIL
+    modality = DraftModality.EMAIL
     subject = "Your quote"
     body_html = "<p>Here is your quote.</p>"
     to_email = factory.SelfAttribute("contact.email")

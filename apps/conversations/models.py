@@ -49,8 +49,19 @@ class Conversation(PublicIdModel):
     response_time_us = models.BigIntegerField(
         "time to first response (microseconds)", null=True, blank=True, editable=False
     )
+    # Names the conversation in the reply+<token>@<reply domain> address its emails go out
+    # with; made when the first one does (apps/delivery).
+    reply_token = models.CharField(max_length=32, null=True, blank=True, editable=False)
 
     class Meta(PublicIdModel.Meta):
+        constraints = [
+            *PublicIdModel.Meta.constraints,
+            models.UniqueConstraint(
+                fields=["organization", "reply_token"],
+                condition=models.Q(reply_token__isnull=False),
+                name="conversation_reply_token",
+            ),
+        ]
         indexes = [
             # Analytics of a window: one range scan that reads nothing but the index.
             models.Index(

@@ -28,7 +28,8 @@ from apps.conversations.models import Conversation, Direction, Message, Modality
 from apps.conversations.services import conversations_touch
 from apps.demo import content
 from apps.keys.services import api_key_create
-from apps.organizations.models import Channel, ChannelKind, Organization
+from apps.organizations.models import ChannelKind, Organization
+from apps.organizations.services import channel_configure
 from apps.sales.models import Sale, SaleContact, SaleConversation, SaleStatus, SaleStatusChange
 from hyperrep import ids
 
@@ -217,23 +218,21 @@ class _Seeder:
     def organization_and_channels(self) -> None:
         self.organization = Organization.objects.create(name=self.name)
         self.org_pk = self.organization.pk
-        # Both kinds enabled, so that message drafts work against a fresh `make run`.
-        Channel.objects.bulk_create(
-            [
-                Channel(
-                    organization=self.organization,
-                    kind=ChannelKind.EMAIL,
-                    enabled=True,
-                    settings={"from_email": f"sales@{self.slug}.example"},
-                ),
-                Channel(
-                    organization=self.organization,
-                    kind=ChannelKind.TEXT,
-                    enabled=True,
-                    settings={"from_number": "+15550100200"},
-                ),
-            ]
-        )
+        # Email and text through the console transport (the log), and a form channel: drafts
+        # of both kinds go out against a fresh `make run`, and the whole loop shows.
+        senders: dict[str, str] = {
+            ChannelKind.EMAIL: f"{self.name} <sales@{self.slug}.example>",
+            ChannelKind.TEXT: "+15550100200",
+        }
+        for kind in ChannelKind.values:
+            channel_configure(
+                organization=self.organization,
+                kind=kind,
+                sender=senders.get(kind, ""),
+                transport="console://" if kind in senders else "",
+                reply_domain=f"reply.{self.slug}.example" if kind == ChannelKind.EMAIL else "",
+                enabled=True,
+            )
 
     def agents(self, count: int) -> None:
         rng = self.rng

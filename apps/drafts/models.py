@@ -2,9 +2,11 @@
 
 A draft moves through a small state machine (`Draft.TRANSITIONS`): it waits for review
 (`pending`) or for delivery (`scheduled`); delivery makes it `sent` or `failed`; a pending
-response draft that a newer one replaces is `superseded`. Delivery itself (the worker that
-sends scheduled drafts over the organization's channel) plugs in at `draft_record_delivery`
-and `draft_record_failure` in services.py.
+response draft that a newer one replaces is `superseded`.
+
+A draft is its own outbox row (hyperrep/outbox): a scheduled draft is due at its
+`next_attempt_at`, and the worker delivers it over the organization's channel
+(apps/delivery), recording each attempt on the row.
 """
 
 from typing import ClassVar
@@ -14,10 +16,17 @@ from django.utils import timezone
 
 from apps.contacts.models import Contact
 from apps.conversations.models import Conversation
-from apps.organizations.models import ChannelKind
 from hyperrep import ids
 from hyperrep.jsonb import JSONField
+from hyperrep.outbox.models import OutboxItem
 from hyperrep.tenancy.models import PublicIdModel
+
+
+class DraftModality(models.TextChoices):
+    """The channels a draft goes out on."""
+
+    EMAIL = "email"
+    TEXT = "text"
 
 
 class DraftStatus(models.TextChoices):
@@ -32,7 +41,11 @@ class IllegalTransition(Exception):
     pass
 
 
-class Draft(PublicIdModel):
+def mint_message_id() -> str:
+    return ids.mint("msg")
+
+
+class Draft(PublicIdModel, OutboxItem):
     TRANSITIONS: ClassVar[dict[str, frozenset[str]]] = {
         DraftStatus.PENDING: frozenset({DraftStatus.SCHEDULED, DraftStatus.SUPERSEDED}),
         DraftStatus.SCHEDULED: frozenset({DraftStatus.SENT, DraftStatus.FAILED}),
@@ -44,7 +57,7 @@ class Draft(PublicIdModel):
     conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="+")
     # The channel it goes out on: chosen when the draft is made, so a later message in the
     # conversation cannot change where an approved draft is delivered.
-    modality = models.CharField(max_length=16, choices=ChannelKind.choices)
+    modality = models.CharField(max_length=16, choices=DraftModality.choices)
     body_html = models.TextField(null=True, blank=True)
     cc_emails = JSONField(default=list, blank=True)
     bcc_emails = JSONField(default=list, blank=True)
@@ -57,9 +70,19 @@ class Draft(PublicIdModel):
     sent_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
+    # The public id of the message it becomes once delivered: fixed from the start, so that
+    # the email's Message-ID (<msg_…@domain>) is the same on every attempt.
+    message_public_id = models.CharField(max_length=255, default=mint_message_id, editable=False)
+    # What the provider calls the sent message (Twilio's MessageSid, an ESP's id).
+    provider_message_id = models.CharField(max_length=255, null=True, blank=True, editable=False)
 
     class Meta(PublicIdModel.Meta):
         abstract = True
+
+    @property
+    def failure_reason(self) -> str | None:
+        """Why a failed draft could not be delivered (null unless it failed)."""
+        return self.last_error if self.status == DraftStatus.FAILED else None
 
     def move_to(self, status: str) -> None:
         """Change status along the state machine (the caller saves)."""
@@ -83,12 +106,7 @@ class MessageDraft(Draft):
     class Meta(Draft.Meta):
         indexes = [
             models.Index(fields=["organization", "-created_at", "-id"], name="mdr_newest"),
-            # What the delivery worker reads (selectors.drafts_due): only the scheduled rows.
-            models.Index(
-                fields=["organization", "scheduled_send_at", "id"],
-                condition=models.Q(status=DraftStatus.SCHEDULED),
-                name="mdr_due",
-            ),
+            OutboxItem.due_index("mdr_due"),
         ]
 
 
@@ -115,9 +133,5 @@ class ResponseDraft(Draft):
             models.Index(
                 fields=["conversation", "-created_at", "-id"], name="response_draft_history"
             ),
-            models.Index(
-                fields=["organization", "scheduled_send_at", "id"],
-                condition=models.Q(status=DraftStatus.SCHEDULED),
-                name="rdr_due",
-            ),
+            OutboxItem.due_index("rdr_due"),
         ]

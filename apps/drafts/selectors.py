@@ -1,15 +1,15 @@
-from datetime import datetime
-
 from django.db.models import F
 
 from apps.conversations.models import Conversation, Message
-from apps.drafts.models import Draft, DraftStatus, MessageDraft, ResponseDraft
-from apps.organizations.models import Channel, ChannelKind, Organization
+from apps.drafts.models import DraftModality, MessageDraft, ResponseDraft
+from apps.organizations.models import Channel, Organization
 from hyperrep.tenancy.models import TenantQuerySet
 
 
 def channel_is_enabled(*, organization: Organization, kind: str) -> bool:
-    return Channel.objects.for_org(organization).filter(kind=kind, enabled=True).exists()
+    """Whether drafts of this kind can go out: its channel is enabled and has a transport."""
+    channels = Channel.objects.for_org(organization).filter(kind=kind, enabled=True)
+    return channels.exclude(transport_sealed="").exists()
 
 
 def conversation_reply_modality(
@@ -19,7 +19,7 @@ def conversation_reply_modality(
     when the contact has an address, else text when it has a phone number."""
     latest = (
         Message.objects.for_org(organization)
-        .filter(conversation=conversation, modality__in=ChannelKind.values)
+        .filter(conversation=conversation, modality__in=DraftModality.values)
         .order_by("-sent_at", "-id")
         .values_list("modality", flat=True)
         .first()
@@ -27,9 +27,9 @@ def conversation_reply_modality(
     if latest is not None:
         return latest
     if conversation.contact.email:
-        return ChannelKind.EMAIL
+        return DraftModality.EMAIL
     if conversation.contact.phone_number:
-        return ChannelKind.TEXT
+        return DraftModality.TEXT
     return None
 
 
@@ -43,19 +43,3 @@ def response_draft_list(*, organization: Organization) -> TenantQuerySet:
     return ResponseDraft.objects.for_org(organization).annotate(
         conversation_public_id=F("conversation__public_id")
     )
-
-
-def drafts_due(*, organization: Organization, now: datetime, limit: int = 100) -> list[Draft]:
-    """The organization's scheduled drafts whose time has come, message and response drafts
-    together, longest-waiting first: what the delivery worker sends next. Each comes with its
-    conversation and contact, which say where it goes."""
-    due: list[Draft] = []
-    for model in (MessageDraft, ResponseDraft):
-        due.extend(
-            model.objects.for_org(organization)
-            .filter(status=DraftStatus.SCHEDULED, scheduled_send_at__lte=now)
-            .select_related("conversation__contact")
-            .order_by("scheduled_send_at", "id")[:limit]
-        )
-    due.sort(key=lambda draft: draft.scheduled_send_at or now)
-    return due[:limit]

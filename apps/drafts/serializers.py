@@ -2,9 +2,8 @@ from typing import Any
 
 from rest_framework import serializers
 
-from apps.drafts.models import DraftStatus
+from apps.drafts.models import DraftModality, DraftStatus
 from apps.drafts.services import folder_slug
-from apps.organizations.models import ChannelKind
 from hyperrep.api.serializers import InputSerializer, OutputSerializer, PhoneNumberField
 
 MAX_COPIED = 50
@@ -40,7 +39,7 @@ def is_blank(value: str | None) -> bool:
 
 
 class MessageDraftCreateSerializer(InputSerializer):
-    modality = serializers.ChoiceField(choices=ChannelKind.choices)
+    modality = serializers.ChoiceField(choices=DraftModality.choices)
     subject = body_text()
     body_html = body_text()
     to_user_name = serializers.CharField(
@@ -78,7 +77,7 @@ class MessageDraftCreateSerializer(InputSerializer):
         errors = {}
         if is_blank(attrs.get("subject")) and is_blank(attrs.get("body_html")):
             errors["non_field_errors"] = "At least one of subject and body_html must not be blank."
-        recipient = "to_email" if attrs["modality"] == ChannelKind.EMAIL else "to_phone_number"
+        recipient = "to_email" if attrs["modality"] == DraftModality.EMAIL else "to_phone_number"
         if attrs[recipient] is None:
             errors[recipient] = "This field is required."
         if errors:
@@ -134,7 +133,7 @@ class ResponseDraftSerializer(OutputSerializer):
     response_id = serializers.CharField(source="public_id")
     conversation_id = serializers.CharField(source="conversation_public_id")
     modality = serializers.ChoiceField(
-        choices=ChannelKind.choices,
+        choices=DraftModality.choices,
         help_text="The channel the reply goes out on, fixed when it was drafted: that of the "
         "conversation's latest email or text message, else email when the contact has an "
         "address, else text.",
@@ -148,3 +147,7 @@ class ResponseDraftSerializer(OutputSerializer):
     sent_at = serializers.DateTimeField(allow_null=True)
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
+    attempts = serializers.IntegerField(help_text="Delivery attempts so far.")
+    failure_reason = serializers.CharField(
+        allow_null=True, help_text="Why a failed draft could not be delivered."
+    )

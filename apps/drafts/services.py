@@ -1,8 +1,9 @@
 """Writing drafts, and recording what delivery did with them.
 
-Delivery itself is not here: a worker reads `selectors.drafts_due`, sends each draft over the
-organization's channel, and reports back through `draft_record_delivery` or
-`draft_record_failure`. Every status change goes through the model's state machine.
+A draft that is scheduled is due (its `next_attempt_at`), and the worker delivers it
+(apps/delivery), recording the outcome through `draft_record_delivery` or
+`draft_record_failure` on the row it holds locked. Every status change goes through the
+model's state machine, so a draft is never recorded as delivered twice.
 """
 
 import re
@@ -14,12 +15,13 @@ from django.db import transaction
 from django.utils import timezone
 
 from apps.contacts.services import contact_find_or_create
-from apps.conversations.models import Conversation, Direction, Message
+from apps.conversations.models import Conversation, Direction, Message, TrackedLink
 from apps.conversations.services import conversations_touch
-from apps.drafts.models import Draft, DraftStatus, MessageDraft, ResponseDraft
+from apps.drafts.models import Draft, DraftModality, DraftStatus, MessageDraft, ResponseDraft
 from apps.drafts.selectors import channel_is_enabled, conversation_reply_modality
-from apps.organizations.models import ChannelKind, Organization
+from apps.organizations.models import Organization
 from hyperrep.errors import InvalidValue
+from hyperrep.outbox.claims import OUTBOX_FIELDS
 
 FOLDER_SLUG_MAX_LENGTH = Conversation._meta.get_field("folder").max_length or 100
 NO_REPLY_CHANNEL = (
@@ -42,7 +44,7 @@ def _check_flags(*, autosend_draft: bool, add_notification: bool) -> None:
 
 
 def _check_copies(*, modality: str, cc_emails: Sequence[str], bcc_emails: Sequence[str]) -> None:
-    if modality != ChannelKind.EMAIL and (cc_emails or bcc_emails):
+    if modality != DraftModality.EMAIL and (cc_emails or bcc_emails):
         raise InvalidValue("cc_emails and bcc_emails apply to email only")
 
 
@@ -58,6 +60,7 @@ def _delivery_fields(*, autosend_draft: bool, now: datetime) -> dict[str, object
             "status": DraftStatus.SCHEDULED,
             "scheduled_to_send": True,
             "scheduled_send_at": now,
+            "next_attempt_at": now,  # due at once: the worker picks it up
         }
     return {"status": DraftStatus.PENDING, "scheduled_to_send": False, "scheduled_send_at": None}
 
@@ -167,63 +170,71 @@ def response_draft_create(
 
 
 def _locked(draft: Draft) -> Draft:
-    """The draft's row, locked for the rest of the transaction: two workers reporting on one
-    draft take turns, and the second meets the state machine."""
+    """The draft's row, locked for the rest of the transaction."""
     return type(draft).objects.for_org(draft.organization_id).select_for_update().get(pk=draft.pk)
-
-
-def _copy_status(source: Draft, target: Draft) -> None:
-    for name in ("status", "scheduled_to_send", "scheduled_send_at", "sent_at", "updated_at"):
-        setattr(target, name, getattr(source, name))
 
 
 @transaction.atomic
 def draft_schedule(draft: Draft, *, send_at: datetime) -> None:
-    """Approve a pending draft, or retry a failed one: it is delivered at `send_at`."""
+    """Approve a pending draft, or retry a failed one: it is delivered at `send_at`, with a
+    fresh budget of attempts."""
     locked = _locked(draft)
     locked.move_to(DraftStatus.SCHEDULED)
     locked.scheduled_to_send = True
-    locked.scheduled_send_at = send_at
-    locked.save(update_fields=["status", "scheduled_to_send", "scheduled_send_at", "updated_at"])
-    _copy_status(locked, draft)
+    locked.scheduled_send_at = locked.next_attempt_at = send_at
+    locked.attempts, locked.last_error = 0, None
+    locked.claimed_until = locked.claimed_by = None
+    fields = ["status", "scheduled_to_send", "scheduled_send_at", "updated_at", *OUTBOX_FIELDS]
+    locked.save(update_fields=fields)
+    for name in fields:
+        setattr(draft, name, getattr(locked, name))
 
 
-@transaction.atomic
 def draft_record_delivery(
-    draft: Draft, *, sent_at: datetime, email_message_id: str | None = None
+    draft: Draft,
+    *,
+    sent_at: datetime,
+    subject: str | None = None,
+    email_message_id: str | None = None,
+    provider_message_id: str | None = None,
+    tracked_links: Sequence[tuple[str, str]] = (),
 ) -> Message:
     """The channel delivered the draft: it is `sent`, and it is now a sent message of its
-    conversation, whose last activity moves with it."""
-    locked = _locked(draft)
-    locked.move_to(DraftStatus.SENT)
-    locked.sent_at = sent_at
-    locked.save(update_fields=["status", "sent_at", "updated_at"])
-    is_email = locked.modality == ChannelKind.EMAIL
+    conversation (with the public id the draft kept for it, and the links its email tracks),
+    whose last activity moves with it. The caller (the outbox) holds the draft's row locked
+    in its transaction; a draft delivered already is an IllegalTransition."""
+    draft.move_to(DraftStatus.SENT)
+    draft.sent_at = sent_at
+    draft.provider_message_id = provider_message_id
+    draft.save(update_fields=["status", "sent_at", "provider_message_id", "updated_at"])
+    is_email = draft.modality == DraftModality.EMAIL
     message = Message.objects.create(
-        organization_id=locked.organization_id,
-        conversation_id=locked.conversation_id,
+        organization_id=draft.organization_id,
+        conversation_id=draft.conversation_id,
+        public_id=draft.message_public_id,
         agent=None,  # the API wrote it, not one of the organization's agents
-        modality=locked.modality,
+        modality=draft.modality,
         direction=Direction.SENT,
-        subject=locked.subject if isinstance(locked, MessageDraft) else None,
-        content=locked.body_html,
+        subject=subject,
+        content=draft.body_html,
         sent_at=sent_at,
-        drafted_at=locked.created_at,
+        drafted_at=draft.created_at,
         email_message_id=email_message_id if is_email else None,
-        cc_emails=locked.cc_emails if is_email else [],
-        bcc_emails=locked.bcc_emails if is_email else [],
+        cc_emails=draft.cc_emails if is_email else [],
+        bcc_emails=draft.bcc_emails if is_email else [],
+    )
+    TrackedLink.objects.bulk_create(
+        TrackedLink(organization_id=draft.organization_id, message=message, public_id=id_, url=url)
+        for id_, url in tracked_links
     )
     conversations_touch(
-        Conversation.objects.for_org(locked.organization_id).filter(pk=locked.conversation_id)
+        Conversation.objects.for_org(draft.organization_id).filter(pk=draft.conversation_id)
     )
-    _copy_status(locked, draft)
     return message
 
 
-@transaction.atomic
 def draft_record_failure(draft: Draft) -> None:
-    """The channel could not deliver the draft. It may be scheduled again (`draft_schedule`)."""
-    locked = _locked(draft)
-    locked.move_to(DraftStatus.FAILED)
-    locked.save(update_fields=["status", "updated_at"])
-    _copy_status(locked, draft)
+    """The channel could not deliver the draft, for good (the outbox keeps the reason). It
+    may be scheduled again (`draft_schedule`). The caller holds the row locked."""
+    draft.move_to(DraftStatus.FAILED)
+    draft.save(update_fields=["status", "updated_at"])

@@ -1,19 +1,75 @@
 from typing import Any
 
+from django import forms
 from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
 
+from apps.drafts.models import MessageDraft, ResponseDraft
 from apps.organizations.models import Channel, ChannelKind, Organization
+from apps.organizations.services import channel_reply_domain, channel_sender, channel_transport
+from hyperrep.errors import ValidationFailed
 from hyperrep.tenancy.admin import TenantAdmin, TenantInline
+
+RECENT_DELIVERIES = 20
+
+
+class ChannelForm(forms.ModelForm):
+    """A channel, checked by the rules `configure_channel` applies. The transport is written
+    only: the page shows it redacted, and a new URL replaces it."""
+
+    transport = forms.CharField(
+        label="new transport",
+        required=False,
+        widget=forms.TextInput(attrs={"size": 70, "autocomplete": "off"}),
+        help_text="smtp://user:password@mail.example.com:587, smtps://…:465, "
+        "anymail+postmark://SERVER_TOKEN@, twilio://ACCOUNT_SID:AUTH_TOKEN@api.twilio.com or "
+        "console://. Stored encrypted and never shown again; leave empty to keep the current one.",
+    )
+    remove_transport = forms.BooleanField(required=False, help_text="Stop sending from it.")
+
+    class Meta:
+        model = Channel
+        fields = ["kind", "enabled", "sender", "reply_domain"]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        kind = data.get("kind") or self.instance.kind
+        try:
+            data["sender"] = channel_sender(kind, data["sender"]) if data.get("sender") else ""
+        except ValidationFailed as invalid:
+            self.add_error("sender", invalid.message)
+        try:
+            data["reply_domain"] = channel_reply_domain(kind, data.get("reply_domain") or "")
+        except ValidationFailed as invalid:
+            self.add_error("reply_domain", invalid.message)
+        if data.get("remove_transport"):
+            self.instance.set_transport("", shown="")
+        elif data.get("transport"):
+            try:
+                channel_transport(self.instance, kind, data["transport"])
+            except ValidationFailed as invalid:
+                self.add_error("transport", invalid.message)
+        return data
+
+    def save(self, commit: bool = True) -> Any:
+        channel = super().save(commit=False)
+        channel.updated_at = timezone.now()
+        if commit:
+            channel.save()
+        return channel
 
 
 class ChannelInline(TenantInline):
-    """The organization's channels, on its own page: which kinds of drafts it may send."""
+    """The organization's channels, on its own page."""
 
     model = Channel
-    fields = ("kind", "enabled", "settings", "created_at")
-    readonly_fields = ("created_at",)
+    form = ChannelForm
+    fields = ("kind", "enabled", "sender", "transport_shown", "transport", "reply_domain")
+    readonly_fields = ("transport_shown",)
     max_num = len(ChannelKind.choices)
 
 
@@ -41,8 +97,60 @@ class OrganizationAdmin(admin.ModelAdmin):
 
 @admin.register(Channel)
 class ChannelAdmin(TenantAdmin):
-    list_display = ("kind", "organization_name", "enabled", "created_at")
+    form = ChannelForm
+    list_display = ("kind", "organization_name", "enabled", "sender", "transport_shown")
     list_filter = ("kind", "enabled")
-    search_fields = ("organization__name", "organization__public_id__exact")
+    search_fields = ("organization__name", "organization__public_id__exact", "sender")
     ordering = ("organization__name", "kind")
-    readonly_fields = ("created_at",)
+    fields = (
+        "organization",
+        "kind",
+        "enabled",
+        "sender",
+        "transport_shown",
+        "transport",
+        "remove_transport",
+        "reply_domain",
+        "inbound_token",
+        "updated_at",
+        "recent_deliveries",
+    )
+    readonly_fields = ("transport_shown", "inbound_token", "updated_at", "recent_deliveries")
+
+    @admin.display(description="recent deliveries and failures")
+    def recent_deliveries(self, channel: Channel) -> str:
+        """The latest drafts this channel tried to send: status, attempts, last error."""
+        if channel.pk is None:
+            return "-"
+        drafts: list[Any] = []
+        for model in (MessageDraft, ResponseDraft):
+            drafts += (
+                model.objects.for_org(channel.organization_id)
+                .filter(modality=channel.kind)
+                .exclude(attempts=0, next_attempt_at=None)
+                .order_by("-updated_at")[:RECENT_DELIVERIES]
+            )
+        drafts.sort(key=lambda draft: draft.updated_at, reverse=True)
+        if not drafts:
+            return "None yet."
+        rows = format_html_join(
+            "",
+            '<tr><td><a href="{}">{}</a></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>',
+            (
+                (
+                    reverse(f"admin:drafts_{type(d).__name__.lower()}_change", args=[d.pk]),
+                    d.public_id,
+                    d.status,
+                    d.attempts,
+                    d.last_error or "",
+                    f"{d.updated_at:%Y-%m-%d %H:%M}",
+                )
+                for d in drafts[:RECENT_DELIVERIES]
+            ),
+        )
+        head = format_html_join(
+            "",
+            "<th>{}</th>",
+            ((name,) for name in ("draft", "status", "attempts", "error", "when")),
+        )
+        return format_html("<table><tr>{}</tr>{}</table>", head, rows)

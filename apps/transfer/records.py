@@ -21,7 +21,7 @@ from typing import Any
 
 from django.core.validators import validate_email
 
-from apps.companies.serializers import normalize_domain
+from apps.companies.domains import normalize_domain
 from apps.conversations.models import Direction, Modality
 from apps.sales.models import SaleStatus
 from hyperrep import ids, phones

@@ -150,12 +150,15 @@ def test_configure_a_channel_on_the_organization_page(admin_page: Any) -> None:
     browser = admin_page(f"/admin/organizations/organization/{organization.pk}/change/")
     browser.find_element(By.CSS_SELECTOR, "#channels-group .add-row a").click()
     Select(browser.find_element(By.NAME, "channels-0-kind")).select_by_value("email")
-    settings = browser.find_element(By.NAME, "channels-0-settings")
-    settings.clear()
-    settings.send_keys('{"from": "sales@acme.example"}')
+    browser.find_element(By.NAME, "channels-0-sender").send_keys("Acme <sales@acme.example>")
+    browser.find_element(By.NAME, "channels-0-transport").send_keys(
+        "smtp://sales:s3cret@mail.acme.example:587"
+    )
     save(browser)
     channel = Channel.objects.for_org(organization).get()
     assert (channel.kind, channel.enabled) == ("email", True)
+    assert channel.transport_url() == "smtp://sales:s3cret@mail.acme.example:587"
+    assert "s3cret" not in browser.page_source
 
 
 def test_find_a_conversation_by_its_contacts_name(admin_page: Any) -> None:

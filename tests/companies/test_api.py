@@ -3,8 +3,8 @@ from typing import Any
 
 import pytest
 
+from apps.companies.domains import normalize_domain
 from apps.companies.models import Company
-from apps.companies.serializers import normalize_domain
 from tests.factories import AgentFactory, CompanyFactory
 from tests.helpers import Api, detail
 

@@ -172,12 +172,16 @@ def test_every_row_is_in_the_organization(demo: tuple[Organization, str]) -> Non
     assert SaleConversation.objects.unscoped().filter(mine).exists()
 
 
-def test_both_channels_are_enabled_and_a_message_draft_goes_through(
+def test_its_channels_send_to_the_console_and_a_message_draft_goes_through(
     demo: tuple[Organization, str],
 ) -> None:
     organization, key = demo
-    channels = Channel.objects.for_org(organization).filter(enabled=True)
-    assert set(channels.values_list("kind", flat=True)) == {"email", "text"}
+    channels = {c.kind: c for c in Channel.objects.for_org(organization).filter(enabled=True)}
+    assert set(channels) == {"email", "text", "form"}
+    assert channels["email"].transport_url() == channels["text"].transport_url() == "console://"
+    assert channels["email"].sender == '"Acme Roofing (demo)" <sales@acmeroofingdemo.example>'
+    assert channels["email"].reply_domain == "reply.acmeroofingdemo.example"
+    assert not channels["form"].has_transport
     path = f"/organizations/{organization.public_id}/message-drafts"
     api = Api(key)
     email = api.post(

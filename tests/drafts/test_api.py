@@ -571,6 +571,8 @@ def test_response_draft_history_shape(api: Api, org_path: str, conversation: Con
             "sent_at": "2026-03-12T00:33:00Z",
             "created_at": "2026-03-12T00:00:00Z",
             "updated_at": "2026-03-12T00:33:00Z",
+            "attempts": 0,
+            "failure_reason": None,
         }
     ]
     assert body["pagination"] == {

@@ -8,14 +8,13 @@ from django.db import IntegrityError, connection, connections, transaction
 from apps.contacts.models import Contact
 from apps.conversations.models import Conversation, Direction, Message, Modality
 from apps.drafts.models import (
-    ChannelKind,
     Draft,
+    DraftModality,
     DraftStatus,
     IllegalTransition,
     MessageDraft,
     ResponseDraft,
 )
-from apps.drafts.selectors import drafts_due
 from apps.drafts.services import (
     draft_record_delivery,
     draft_record_failure,
@@ -99,7 +98,7 @@ def test_folder_slug(name: str, slug: str) -> None:
 
 def test_message_draft_is_one_transaction(monkeypatch: pytest.MonkeyPatch) -> None:
     organization = OrganizationFactory.create()
-    ChannelFactory.create(organization=organization, kind=ChannelKind.EMAIL)
+    ChannelFactory.create(organization=organization, kind=DraftModality.EMAIL)
 
     def fail(**kwargs: Any) -> None:
         raise RuntimeError("the disk is full")
@@ -117,7 +116,7 @@ def test_response_draft_keeps_the_pending_one_when_it_fails(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     pending = ResponseDraftFactory.create()
-    ChannelFactory.create(organization=pending.organization, kind=ChannelKind.EMAIL)
+    ChannelFactory.create(organization=pending.organization, kind=DraftModality.EMAIL)
 
     def fail(**kwargs: Any) -> None:
         raise RuntimeError("the disk is full")
@@ -157,7 +156,13 @@ def test_delivery_of_a_message_draft_becomes_a_sent_message() -> None:
         bcc_emails=["bcc@example.com"],
     )
     scheduled(draft)
-    message = draft_record_delivery(draft, sent_at=T0, email_message_id="<1@mail.example.com>")
+    message = draft_record_delivery(
+        draft,
+        sent_at=T0,
+        subject="Your quote",
+        email_message_id="<1@mail.example.com>",
+        tracked_links=[("lnk_one", "https://acme.example/quote")],
+    )
 
     assert draft.status == DraftStatus.SENT
     assert draft.sent_at == T0
@@ -166,6 +171,12 @@ def test_delivery_of_a_message_draft_becomes_a_sent_message() -> None:
     assert draft.sent_at == T0
     stored = Message.objects.unscoped().get()
     assert stored == message
+    assert stored.public_id == draft.message_public_id  # the id its Message-ID carried
+    links = stored.tracked_links.all()
+    assert [(link.public_id, link.url) for link in links] == [
+        ("lnk_one", "https://acme.example/quote")
+    ]
+    assert {link.organization_id for link in links} == {conversation.organization_id}
     assert stored.organization == conversation.organization
     assert stored.conversation == conversation
     assert stored.agent is None
@@ -186,7 +197,7 @@ def test_delivery_of_a_text_reply() -> None:
     conversation = ConversationFactory.create(start_at=T0 - timedelta(days=1))
     later = MessageFactory.create(conversation=conversation, sent_at=T0 + timedelta(hours=1))
     draft = ResponseDraftFactory.create(
-        conversation=conversation, modality=ChannelKind.TEXT, cc_emails=["cc@example.com"]
+        conversation=conversation, modality=DraftModality.TEXT, cc_emails=["cc@example.com"]
     )
     message = draft_record_delivery(scheduled(draft), sent_at=T0, email_message_id="ignored")
     assert message.modality == Modality.TEXT
@@ -207,15 +218,6 @@ def test_only_scheduled_drafts_are_delivered(status: str) -> None:
     assert not Message.objects.unscoped().exists()
     draft.refresh_from_db()
     assert draft.status == status
-
-
-def test_a_stale_copy_cannot_deliver_twice() -> None:
-    draft = scheduled(ResponseDraftFactory.create())
-    stale = ResponseDraft.objects.unscoped().get(pk=draft.pk)
-    draft_record_delivery(draft, sent_at=T0)
-    with pytest.raises(IllegalTransition, match="sent -> sent"):
-        draft_record_delivery(stale, sent_at=T0)  # the row is read again under its lock
-    assert Message.objects.unscoped().count() == 1
 
 
 def test_failure_and_retry() -> None:
@@ -240,25 +242,6 @@ def test_only_scheduled_drafts_fail(status: str) -> None:
         draft_record_failure(draft)
 
 
-def test_drafts_due() -> None:
-    organization = OrganizationFactory.create()
-    conversation = ConversationFactory.create(organization=organization)
-    reply = scheduled(ResponseDraftFactory.create(conversation=conversation), T0)
-    first = scheduled(MessageDraftFactory.create(organization=organization), T0 - timedelta(1))
-    on_time = scheduled(MessageDraftFactory.create(organization=organization), T0)
-    scheduled(MessageDraftFactory.create(organization=organization), T0 + timedelta(seconds=1))
-    MessageDraftFactory.create(organization=organization)  # pending: waits for review
-    ResponseDraftFactory.create(conversation=conversation, status=DraftStatus.SUPERSEDED)
-    failed = scheduled(MessageDraftFactory.create(organization=organization), T0)
-    draft_record_failure(failed)
-    scheduled(MessageDraftFactory.create(), T0)  # another organization's
-
-    due = drafts_due(organization=organization, now=T0)
-    assert due == [first, on_time, reply]
-    assert drafts_due(organization=organization, now=T0, limit=2) == [first, on_time]
-    assert drafts_due(organization=organization, now=T0 - timedelta(days=2)) == []
-
-
 # -- concurrency ---------------------------------------------------------------------------
 
 CONCURRENT_REQUESTS = 8
@@ -274,7 +257,7 @@ def test_concurrent_response_drafts_leave_one_pending(
             "through one cache whose table locks fail at once instead of waiting; file SQLite "
             "serializes writers with IMMEDIATE transactions"
         )
-    ChannelFactory.create(organization=organization, kind=ChannelKind.EMAIL)
+    ChannelFactory.create(organization=organization, kind=DraftModality.EMAIL)
     conversation = ConversationFactory.create(organization=organization)
     ResponseDraftFactory.create(conversation=conversation, body_html="old")
     key = make_key(organization)

@@ -12,7 +12,7 @@ from django.db.models import Q
 
 from apps.contacts.models import Contact
 from apps.conversations.models import Conversation
-from apps.organizations.models import Organization
+from apps.organizations.models import Channel, Organization
 from hyperrep.tenancy.models import TenantManager, TenantModel, UnscopedQuery
 from tests.factories import ContactFactory, ConversationFactory, MessageFactory
 
@@ -91,12 +91,17 @@ def test_every_table_with_an_organization_is_a_tenant_model() -> None:
         assert not isinstance(model._base_manager, TenantManager), model
 
 
+# Unique across organizations on purpose: an inbound URL names a channel by its token alone.
+GLOBALLY_UNIQUE = {(Channel, "inbound_token")}
+
+
 def test_every_unique_constraint_of_a_tenant_table_includes_the_organization() -> None:
     for model in tenant_tables():
         for constraint in model._meta.constraints:
             if isinstance(constraint, models.UniqueConstraint):
                 assert "organization" in constraint.fields, (model, constraint.name)
-        assert not [f.name for f in model._meta.fields if f.unique and not f.primary_key], model
+        unique = {f.name for f in model._meta.fields if f.unique and not f.primary_key}
+        assert unique == {name for table, name in GLOBALLY_UNIQUE if table is model}, model
 
 
 def test_one_clean_refuses_a_relation_to_another_organization(
