@@ -23,13 +23,15 @@ from inscriptis import get_text
 from inscriptis.css_profiles import CSS_PROFILES
 from inscriptis.model.config import ParserConfig
 
-from apps.conversations.models import Conversation, Message, Modality
+from apps.conversations.models import Conversation
 from apps.delivery.links import track
 from apps.delivery.transports.base import Permanent, Text, Transient
 from apps.drafts.models import Draft, MessageDraft
 from apps.organizations.models import Channel
 from hyperrep import phones
 
+# A conversation's emails, (Message-ID, subject), oldest first.
+Thread = list[tuple[str | None, str | None]]
 REFERENCES_KEPT = 20  # the newest ids of the thread in References, as mail clients keep them
 TEXT_LAYOUT = ParserConfig(css=CSS_PROFILES["strict"], display_links=True)
 
@@ -47,7 +49,11 @@ def plain_text(html: str) -> str:
     return get_text(html, TEXT_LAYOUT).strip() if html else ""
 
 
-def email(draft: Draft, channel: Channel) -> tuple[EmailMultiAlternatives, Composed]:
+def email(
+    draft: Draft, channel: Channel, thread: Thread
+) -> tuple[EmailMultiAlternatives, Composed]:
+    """The email of the draft, sent through the channel, in reply to the thread: the
+    conversation's emails (Message-ID, subject), oldest first."""
     conversation = draft.conversation
     contact = conversation.contact
     if isinstance(draft, MessageDraft):
@@ -56,13 +62,6 @@ def email(draft: Draft, channel: Channel) -> tuple[EmailMultiAlternatives, Compo
         name, address = contact.name, contact.email
     if not address:
         raise Permanent("the contact has no email address")
-    thread = list(
-        Message.objects.for_org(draft.organization_id)
-        .filter(conversation=conversation, modality=Modality.EMAIL)
-        .exclude(email_message_id=None)
-        .order_by("sent_at", "id")
-        .values_list("email_message_id", "subject")
-    )
     domain = parseaddr(channel.sender)[1].rpartition("@")[2] or "localhost"
     message_id = f"<{draft.message_public_id}@{domain}>"
     headers = {"Message-ID": message_id}
@@ -113,17 +112,19 @@ def reply_token(conversation: Conversation) -> str:
     if conversation.reply_token:
         return conversation.reply_token
     rows = Conversation.objects.for_org(conversation.organization_id).filter(pk=conversation.pk)
+    token: str | None = secrets.token_hex(10)
     try:
-        rows.filter(reply_token=None).update(reply_token=secrets.token_hex(10))
+        made = rows.filter(reply_token=None).update(reply_token=token)
     except IntegrityError:  # a collision of 80 random bits: draw again next attempt
         raise Transient("reply token collision") from None
-    token = rows.values_list("reply_token", flat=True).get()
-    assert token is not None  # written just now, or by the attempt that won the race
+    if not made:  # another attempt made it first
+        token = rows.values_list("reply_token", flat=True).get()
+    assert token is not None
     conversation.reply_token = token
     return token
 
 
-def _reply_subject(thread: list[tuple[str | None, str | None]]) -> str:
+def _reply_subject(thread: Thread) -> str:
     latest = next((subject for _id, subject in reversed(thread) if subject), "")
     if not latest or latest.lower().startswith("re:"):
         return latest

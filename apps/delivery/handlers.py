@@ -1,36 +1,35 @@
-"""Delivering a draft: the outbox handler of both kinds of drafts (hyperrep/outbox).
+"""Delivering drafts: the outbox handler of both kinds of drafts (hyperrep/outbox).
 
-An attempt finds the organization's channel for the draft's modality, composes the email or
-the text, and hands it to the channel's transport, outside any transaction; the outcome is
-recorded on the draft, in the outbox's transaction: a `sent` message of its conversation, or
-the draft `failed`. Transient failures are retried with exponential backoff over about six
-hours (DELIVERY_MAX_ATTEMPTS attempts in all)."""
+A batch loads its drafts with their conversations and contacts, and the email threads they
+reply to, in a few queries. Each attempt finds the organization's channel for the draft's
+modality, composes the email or the text, and hands it to the channel's transport, outside
+any transaction; the batch's drafts share each channel's transport (one SMTP connection, one
+HTTP session), closed when the batch ends. The outcomes are recorded on the drafts in the
+outbox's transaction: `sent` messages of their conversations, or drafts `failed`. Transient
+failures are retried with exponential backoff over about six hours
+(DELIVERY_MAX_ATTEMPTS attempts in all)."""
 
 import logging
+from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from contextlib import ExitStack
+from datetime import timedelta
+from typing import Any
 
 from django.conf import settings
 from django.utils import timezone
 
+from apps.conversations.models import Message, Modality
 from apps.delivery import compose, transports
-from apps.delivery.compose import Composed
+from apps.delivery.compose import Thread
 from apps.delivery.transports.base import Permanent
 from apps.drafts.models import Draft, DraftModality, DraftStatus
-from apps.drafts.services import draft_record_delivery, draft_record_failure
+from apps.drafts.services import Delivery, drafts_record_delivery, drafts_record_failure
 from apps.organizations.models import Channel
 from hyperrep.errors import ValidationFailed
 
 log = logging.getLogger("hyperrep.delivery")
 RETRY_SPAN = timedelta(hours=6)
-
-
-@dataclass(frozen=True)
-class Delivered:
-    sent_at: datetime
-    provider_message_id: str | None
-    composed: Composed
 
 
 def backoff(max_attempts: int) -> list[timedelta]:
@@ -49,44 +48,99 @@ class DraftDelivery:
     def retry_delays(self) -> Sequence[timedelta]:
         return backoff(settings.DELIVERY_MAX_ATTEMPTS)
 
-    def attempt(self, draft: Draft) -> Delivered:
-        draft = (
-            self.model.objects.for_org(draft.organization_id)
+    def batch(self, keys: Sequence[int]) -> "DraftBatch":
+        return DraftBatch(self.model, keys)
+
+    def succeeded(self, done: Sequence[tuple[Any, Any]]) -> None:
+        fresh = []
+        for draft, delivery in done:
+            if draft.status == DraftStatus.SCHEDULED:
+                fresh.append((draft, delivery))
+            else:  # delivered meanwhile by another attempt
+                log.warning(
+                    "%s %s delivered again (%s): kept once",
+                    self.model.__name__,
+                    draft.pk,
+                    draft.status,
+                )
+        drafts_record_delivery(fresh)
+
+    def gave_up(self, failed: Sequence[tuple[Any, str]]) -> None:
+        drafts_record_failure([d for d, _reason in failed if d.status == DraftStatus.SCHEDULED])
+
+
+class DraftBatch:
+    """The drafts of one claim, and the transports their attempts share."""
+
+    def __init__(self, model: type[Draft], keys: Sequence[int]) -> None:
+        self.items: list[Draft] = list(
+            model.objects.unscoped()  # the claim's drafts, of any organization
+            .filter(pk__in=keys)
             .select_related("conversation__contact")
-            .get(pk=draft.pk)
+            .order_by("next_attempt_at", "pk")
         )
-        channel = Channel.objects.for_org(draft.organization_id).filter(kind=draft.modality).first()
-        if channel is None or not channel.enabled:
-            raise Permanent(f"the organization's {draft.modality} channel is not enabled")
-        if not channel.has_transport:
-            raise Permanent(f"the organization's {draft.modality} channel has no transport")
-        try:
-            transport = transports.parse(channel.transport_url(), kind=draft.modality)
-        except ValidationFailed as refused:
-            raise Permanent(f"the channel's transport {refused.message}") from None
+        self.threads = _threads(self.items)
+        self.transports: dict[tuple[int, str], tuple[Channel, Any] | Permanent] = {}
+        self.closing = ExitStack()
+
+    def __enter__(self) -> "DraftBatch":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.closing.close()
+
+    def attempt(self, draft: Draft) -> Delivery:
+        channel, transport = self._transport(draft.organization_id, draft.modality)
         if draft.modality == DraftModality.EMAIL:
-            email, composed = compose.email(draft, channel)
+            thread = self.threads.get(draft.conversation_id, [])
+            email, composed = compose.email(draft, channel, thread)
             provider_id = transport.send_email(email)
-        else:
-            provider_id = transport.send_text(compose.text(draft, channel))
-            composed = Composed()
-        return Delivered(sent_at=timezone.now(), provider_message_id=provider_id, composed=composed)
-
-    def succeeded(self, draft: Draft, delivered: Delivered) -> None:
-        if draft.status != DraftStatus.SCHEDULED:  # delivered meanwhile by another attempt
-            log.warning(
-                "%s %s delivered again (%s): kept once", self.model.__name__, draft.pk, draft.status
+            return Delivery(
+                sent_at=timezone.now(),
+                subject=composed.subject,
+                email_message_id=composed.email_message_id,
+                provider_message_id=provider_id,
+                tracked_links=composed.tracked_links,
             )
-            return
-        draft_record_delivery(
-            draft,
-            sent_at=delivered.sent_at,
-            subject=delivered.composed.subject,
-            email_message_id=delivered.composed.email_message_id,
-            provider_message_id=delivered.provider_message_id,
-            tracked_links=delivered.composed.tracked_links,
-        )
+        provider_id = transport.send_text(compose.text(draft, channel))
+        return Delivery(sent_at=timezone.now(), provider_message_id=provider_id)
 
-    def gave_up(self, draft: Draft, reason: str) -> None:
-        if draft.status == DraftStatus.SCHEDULED:
-            draft_record_failure(draft)
+    def _transport(self, organization_id: int, kind: str) -> tuple[Channel, Any]:
+        """The organization's channel of this kind and its transport, opened once a batch;
+        Permanent when it cannot send."""
+        known = self.transports.get((organization_id, kind))
+        if known is None:
+            known = self.transports[organization_id, kind] = self._open(organization_id, kind)
+        if isinstance(known, Permanent):
+            raise known
+        return known
+
+    def _open(self, organization_id: int, kind: str) -> tuple[Channel, Any] | Permanent:
+        channel = Channel.objects.for_org(organization_id).filter(kind=kind).first()
+        if channel is None or not channel.enabled:
+            return Permanent(f"the organization's {kind} channel is not enabled")
+        if not channel.has_transport:
+            return Permanent(f"the organization's {kind} channel has no transport")
+        try:
+            transport = transports.parse(channel.transport_url(), kind=kind)
+        except ValidationFailed as refused:
+            return Permanent(f"the channel's transport {refused.message}")
+        self.closing.callback(transport.close)
+        return channel, transport
+
+
+def _threads(drafts: Sequence[Draft]) -> dict[int, Thread]:
+    """The emails (Message-ID, subject) of each email draft's conversation, oldest first."""
+    conversations = {d.conversation_id for d in drafts if d.modality == DraftModality.EMAIL}
+    threads: dict[int, Thread] = defaultdict(list)
+    if conversations:
+        rows = (
+            Message.objects.unscoped()  # the conversations of the claim's drafts
+            .filter(conversation_id__in=sorted(conversations), modality=Modality.EMAIL)
+            .exclude(email_message_id=None)
+            .order_by("conversation_id", "sent_at", "id")
+            .values_list("conversation_id", "email_message_id", "subject")
+        )
+        for conversation_id, message_id, subject in rows:
+            threads[conversation_id].append((message_id, subject))
+    return threads

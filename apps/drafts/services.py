@@ -1,14 +1,16 @@
 """Writing drafts, and recording what delivery did with them.
 
 A draft that is scheduled is due (its `next_attempt_at`), and the worker delivers it
-(apps/delivery), recording the outcome through `draft_record_delivery` or
-`draft_record_failure` on the row it holds locked. Every status change goes through the
+(apps/delivery), recording the outcomes through `drafts_record_delivery` or
+`drafts_record_failure` on the rows it holds locked. Every status change goes through the
 model's state machine, so a draft is never recorded as delivered twice.
 """
 
 import re
 import unicodedata
+from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 from django.db import transaction
@@ -190,51 +192,78 @@ def draft_schedule(draft: Draft, *, send_at: datetime) -> None:
         setattr(draft, name, getattr(locked, name))
 
 
-def draft_record_delivery(
-    draft: Draft,
-    *,
-    sent_at: datetime,
-    subject: str | None = None,
-    email_message_id: str | None = None,
-    provider_message_id: str | None = None,
-    tracked_links: Sequence[tuple[str, str]] = (),
-) -> Message:
-    """The channel delivered the draft: it is `sent`, and it is now a sent message of its
-    conversation (with the public id the draft kept for it, and the links its email tracks),
-    whose last activity moves with it. The caller (the outbox) holds the draft's row locked
-    in its transaction; a draft delivered already is an IllegalTransition."""
-    draft.move_to(DraftStatus.SENT)
-    draft.sent_at = sent_at
-    draft.provider_message_id = provider_message_id
-    draft.save(update_fields=["status", "sent_at", "provider_message_id", "updated_at"])
-    is_email = draft.modality == DraftModality.EMAIL
-    message = Message.objects.create(
-        organization_id=draft.organization_id,
-        conversation_id=draft.conversation_id,
-        public_id=draft.message_public_id,
-        agent=None,  # the API wrote it, not one of the organization's agents
-        modality=draft.modality,
-        direction=Direction.SENT,
-        subject=subject,
-        content=draft.body_html,
-        sent_at=sent_at,
-        drafted_at=draft.created_at,
-        email_message_id=email_message_id if is_email else None,
-        cc_emails=draft.cc_emails if is_email else [],
-        bcc_emails=draft.bcc_emails if is_email else [],
-    )
+@dataclass(frozen=True)
+class Delivery:
+    """What the channel reported of a draft it delivered, and what went out."""
+
+    sent_at: datetime
+    subject: str | None = None
+    email_message_id: str | None = None
+    provider_message_id: str | None = None
+    tracked_links: Sequence[tuple[str, str]] = ()
+
+
+def drafts_record_delivery(delivered: Sequence[tuple[Draft, Delivery]]) -> list[Message]:
+    """The channel delivered these drafts: each is `sent`, and it is now a sent message of
+    its conversation (with the public id the draft kept for it, and the links its email
+    tracks), whose last activity moves with it. The caller (the outbox) holds the drafts'
+    rows locked in its transaction; a draft delivered already is an IllegalTransition.
+    A batch is a few statements, whatever its size."""
+    messages = []
+    for draft, delivery in delivered:
+        draft.move_to(DraftStatus.SENT)
+        draft.sent_at = delivery.sent_at
+        draft.provider_message_id = delivery.provider_message_id
+        is_email = draft.modality == DraftModality.EMAIL
+        messages.append(
+            Message(
+                organization_id=draft.organization_id,
+                conversation_id=draft.conversation_id,
+                public_id=draft.message_public_id,
+                agent=None,  # the API wrote it, not one of the organization's agents
+                modality=draft.modality,
+                direction=Direction.SENT,
+                subject=delivery.subject,
+                content=draft.body_html,
+                sent_at=delivery.sent_at,
+                drafted_at=draft.created_at,
+                email_message_id=delivery.email_message_id if is_email else None,
+                cc_emails=draft.cc_emails if is_email else [],
+                bcc_emails=draft.bcc_emails if is_email else [],
+            )
+        )
+    _save_drafts([draft for draft, _ in delivered], ["status", "sent_at", "provider_message_id"])
+    Message.objects.bulk_create(messages)
     TrackedLink.objects.bulk_create(
-        TrackedLink(organization_id=draft.organization_id, message=message, public_id=id_, url=url)
-        for id_, url in tracked_links
+        TrackedLink(
+            organization_id=message.organization_id, message=message, public_id=id_, url=url
+        )
+        for message, (_draft, delivery) in zip(messages, delivered, strict=True)
+        for id_, url in delivery.tracked_links
     )
-    conversations_touch(
-        Conversation.objects.for_org(draft.organization_id).filter(pk=draft.conversation_id)
-    )
-    return message
+    by_organization: dict[int, set[int]] = defaultdict(set)
+    for draft, _delivery in delivered:
+        by_organization[draft.organization_id].add(draft.conversation_id)
+    for organization_id, conversation_ids in sorted(by_organization.items()):
+        conversations_touch(
+            Conversation.objects.for_org(organization_id).filter(pk__in=sorted(conversation_ids))
+        )
+    return messages
 
 
-def draft_record_failure(draft: Draft) -> None:
-    """The channel could not deliver the draft, for good (the outbox keeps the reason). It
-    may be scheduled again (`draft_schedule`). The caller holds the row locked."""
-    draft.move_to(DraftStatus.FAILED)
-    draft.save(update_fields=["status", "updated_at"])
+def drafts_record_failure(drafts: Sequence[Draft]) -> None:
+    """The channel could not deliver these drafts, for good (the outbox keeps the reason).
+    Each may be scheduled again (`draft_schedule`). The caller holds the rows locked."""
+    for draft in drafts:
+        draft.move_to(DraftStatus.FAILED)
+    _save_drafts(drafts, [])
+
+
+def _save_drafts(drafts: Sequence[Draft], fields: list[str]) -> None:
+    """Save these fields and the status change of drafts (of either model), a statement a
+    model."""
+    by_model: dict[type[Draft], list[Draft]] = defaultdict(list)
+    for draft in drafts:
+        by_model[type(draft)].append(draft)
+    for model, rows in by_model.items():
+        model.objects.unscoped().bulk_update(rows, ["status", "updated_at", *fields])

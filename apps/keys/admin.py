@@ -44,7 +44,10 @@ class ApiKeyAdmin(admin.ModelAdmin):
 
     @admin.action(description="Deactivate selected keys")
     def deactivate(self, request: HttpRequest, queryset: Any) -> None:
-        queryset.update(is_active=False)
+        count = queryset.update(is_active=False)
+        self.message_user(
+            request, f"{count} key{'s' if count != 1 else ''} deactivated: they are refused now."
+        )
 
     def get_urls(self) -> list[URLPattern]:
         created = path(

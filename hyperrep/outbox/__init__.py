@@ -4,11 +4,11 @@ and the worker carries it out.
 
 - models.py: `OutboxItem`, the columns every such row has (when it is due, its attempts, its
   last error, the lease of the worker that holds it).
-- claims.py: claiming due rows under a lease (`SELECT … FOR UPDATE SKIP LOCKED` on
-  PostgreSQL; one writer at a time on SQLite), and recording each attempt's outcome with a
-  conditional update.
-- worker.py: the loop that claims, calls the handler of each row's kind outside any
-  transaction, and records the outcome; `manage.py worker` runs it.
+- claims.py: claiming a batch of due rows under a lease (`SELECT … FOR UPDATE SKIP LOCKED`
+  on PostgreSQL; one writer at a time on SQLite), the handler protocol, and recording the
+  batch's outcomes in one transaction, only on the rows the worker still holds.
+- worker.py: the loop that claims, has the handler of the rows' kind attempt each outside any
+  transaction, and records the outcomes; `manage.py worker` runs it.
 
 A worker that dies leaves its lease to expire: the row is claimed again and retried, never
 lost. Handlers make a repeated attempt harmless (a fixed Message-ID per draft).

@@ -1,4 +1,4 @@
-"""Claiming due rows under a lease, and recording what each attempt did.
+"""Claiming due rows under a lease, and recording what the attempts did.
 
 A claim marks up to `limit` due rows as this worker's until `now + lease`, in one short
 transaction: on PostgreSQL `SELECT … FOR UPDATE SKIP LOCKED`, so workers on many hosts each
@@ -6,14 +6,15 @@ take different rows and never wait on each other; on SQLite every writing transa
 the one write lock, so claims take turns. A row whose lease has passed is due again: its
 worker died, and the row is retried rather than lost.
 
-An outcome is recorded in its own transaction, on the row locked again and only if this
-worker still holds it (a conditional update): a worker that lost its lease leaves the row to
-the one that took it over.
+The outcomes of a batch are recorded in one transaction, on the rows locked again and only
+those this worker still holds (a conditional update): a worker that lost its lease leaves
+the row to the one that took it over.
 """
 
 import logging
 import random
-from collections.abc import Sequence
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -38,6 +39,23 @@ class Permanent(Exception):
     """The attempt failed, and so would every other (SMTP 5xx, HTTP 4xx, no address)."""
 
 
+class Batch(Protocol):
+    """The rows of one claim, loaded with what their attempts read, and what those attempts
+    share (a provider's connection) until the batch is closed (a context manager)."""
+
+    @property
+    def items(self) -> Sequence[Any]:
+        """The claimed rows still there, in the order they are to be attempted."""
+
+    def attempt(self, item: Any) -> Any:
+        """Do the work (the network call), outside any transaction. Returns what the
+        handler's `succeeded` records; raises Transient or Permanent."""
+
+    def __enter__(self) -> "Batch": ...
+
+    def __exit__(self, *exc: object) -> None: ...
+
+
 class Handler(Protocol):
     """How one kind of outbox row is carried out."""
 
@@ -48,16 +66,16 @@ class Handler(Protocol):
     def retry_delays(self) -> Sequence[timedelta]:
         """The waits before the second, third, … attempt; after the last, it fails."""
 
-    def attempt(self, item: Any) -> Any:
-        """Do the work (the network call), outside any transaction. Returns what
-        `succeeded` records; raises Transient or Permanent."""
+    def batch(self, keys: Sequence[int]) -> Batch:
+        """The claimed rows of these keys, ready to be attempted."""
 
-    def succeeded(self, item: Any, result: Any) -> None:
-        """Record success, inside the outcome's transaction, on the row it locked (saving
-        the fields it changes; the outbox saves its own)."""
+    def succeeded(self, done: Sequence[tuple[Any, Any]]) -> None:
+        """Record the successes, (row, what its attempt returned), inside the outcomes'
+        transaction, on the rows it locked (saving the fields it changes; the outbox saves
+        its own)."""
 
-    def gave_up(self, item: Any, reason: str) -> None:
-        """Record that it never will succeed, inside the outcome's transaction."""
+    def gave_up(self, failed: Sequence[tuple[Any, str]]) -> None:
+        """Record, (row, the reason), that these never will succeed, in that transaction."""
 
 
 @dataclass(frozen=True)
@@ -75,15 +93,21 @@ def lease() -> timedelta:
     return timedelta(seconds=settings.OUTBOX_LEASE_SECONDS)
 
 
+def _rows(model: type[OutboxItem]) -> Any:
+    return model.objects.unscoped()  # type: ignore[attr-defined]  # the worker serves every organization
+
+
 def claim(model: type[OutboxItem], *, worker: str, now: datetime, limit: int) -> list[int]:
     """The primary keys of up to `limit` due rows, now this worker's until the lease ends."""
-    rows = model.objects.unscoped()  # type: ignore[attr-defined]  # the worker serves every organization
+    rows = _rows(model)
+    due = (
+        rows.filter(next_attempt_at__lte=now)
+        .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
+        .order_by("next_attempt_at", "id")
+    )
+    if not due.exists():  # an idle worker only reads: no write lock (SQLite has one) every poll
+        return []
     with transaction.atomic():
-        due = (
-            rows.filter(next_attempt_at__lte=now)
-            .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
-            .order_by("next_attempt_at", "id")
-        )
         keys = list(due.select_for_update(skip_locked=True).values_list("pk", flat=True)[:limit])
         if keys:
             rows.filter(pk__in=keys).update(claimed_until=now + lease(), claimed_by=worker)
@@ -92,8 +116,10 @@ def claim(model: type[OutboxItem], *, worker: str, now: datetime, limit: int) ->
 
 def release(model: type[OutboxItem], keys: Sequence[int], *, worker: str) -> None:
     """Give back rows this worker claimed and did not get to (it is stopping)."""
-    rows = model.objects.unscoped()  # type: ignore[attr-defined]
-    rows.filter(pk__in=keys, claimed_by=worker).update(claimed_until=None, claimed_by=None)
+    if keys:
+        _rows(model).filter(pk__in=keys, claimed_by=worker).update(
+            claimed_until=None, claimed_by=None
+        )
 
 
 def retry_delay(delays: Sequence[timedelta], attempts: int) -> timedelta:
@@ -102,28 +128,41 @@ def retry_delay(delays: Sequence[timedelta], attempts: int) -> timedelta:
     return delays[attempts - 1] * random.uniform(0.8, 1.2)  # noqa: S311  # jitter, not secrecy
 
 
-def record(handler: Handler, key: int, *, worker: str, outcome: Outcome) -> bool:
-    """Record one attempt's outcome; False when this worker no longer held the row."""
+def record(handler: Handler, outcomes: Mapping[int, Outcome], *, worker: str) -> set[int]:
+    """Record these attempts' outcomes (by primary key), in one transaction; the keys
+    recorded, which leave out the rows this worker no longer held."""
+    if not outcomes:
+        return set()
     delays = handler.retry_delays()
+    rows = _rows(handler.model)
     with transaction.atomic():
-        item = (
-            handler.model.objects.unscoped()  # type: ignore[attr-defined]
-            .select_for_update()
-            .filter(pk=key, claimed_by=worker)
-            .first()
+        # Locked in key order, as every worker locks them: two never wait on each other.
+        items = list(
+            rows.select_for_update().filter(pk__in=list(outcomes), claimed_by=worker).order_by("pk")
         )
-        if item is None:
-            return False
-        item.attempts += 1
-        item.claimed_until = item.claimed_by = None
-        if outcome.succeeded:
-            handler.succeeded(item, outcome.result)
-            item.next_attempt_at, item.last_error = None, None
-        elif not outcome.permanent and item.attempts <= len(delays):
-            item.next_attempt_at = timezone.now() + retry_delay(delays, item.attempts)
-            item.last_error = outcome.error
-        else:
-            item.next_attempt_at, item.last_error = None, outcome.error
-            handler.gave_up(item, outcome.error or "")
-        item.save(update_fields=OUTBOX_FIELDS)  # the handler saved what it changed
-    return True
+        done: list[tuple[Any, Any]] = []
+        failed: list[tuple[Any, str]] = []
+        for item in items:
+            outcome = outcomes[item.pk]
+            item.attempts += 1
+            item.claimed_until = item.claimed_by = None
+            if outcome.succeeded:
+                item.next_attempt_at, item.last_error = None, None
+                done.append((item, outcome.result))
+            elif not outcome.permanent and item.attempts <= len(delays):
+                item.next_attempt_at = timezone.now() + retry_delay(delays, item.attempts)
+                item.last_error = outcome.error
+            else:
+                item.next_attempt_at, item.last_error = None, outcome.error
+                failed.append((item, outcome.error or ""))
+        if done:
+            handler.succeeded(done)
+        if failed:
+            handler.gave_up(failed)
+        # Rows recorded alike (every success of a first attempt) take one UPDATE.
+        alike: dict[tuple[Any, ...], list[int]] = defaultdict(list)
+        for item in items:
+            alike[tuple(getattr(item, name) for name in OUTBOX_FIELDS)].append(item.pk)
+        for values, keys in alike.items():
+            rows.filter(pk__in=keys).update(**dict(zip(OUTBOX_FIELDS, values, strict=True)))
+    return {item.pk for item in items}

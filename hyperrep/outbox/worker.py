@@ -1,9 +1,15 @@
-"""The worker: claims due outbox rows, carries each out outside any transaction, records the
-outcome, and sleeps briefly when nothing is due (so a row is picked up within a fraction of a
-second of falling due). Any number of workers may run on PostgreSQL.
+"""The worker: claims a batch of due outbox rows, carries each out outside any transaction,
+records the batch's outcomes in one transaction, and sleeps briefly when nothing is due (so a
+row is picked up within a fraction of a second of falling due). Any number of workers may
+run on PostgreSQL.
+
+A batch starts no attempt after half its lease has passed: the rest are given back, before
+another worker could take them over while this one still meant to try them. Outcomes are
+recorded at least every RECORD_SECONDS, so a slow provider does not keep the ones already
+done waiting.
 
 On SIGTERM or SIGINT it stops claiming, finishes the row in hand (every network call it makes
-is bounded by a timeout) and gives back the rows it claimed and did not start."""
+is bounded by a timeout), records what it did and gives back the rows it did not start."""
 
 import logging
 import os
@@ -19,9 +25,10 @@ from django.db import close_old_connections, connection
 from django.utils import timezone
 
 from hyperrep.outbox import claims
-from hyperrep.outbox.claims import Handler, Outcome, Permanent, Transient
+from hyperrep.outbox.claims import Batch, Handler, Outcome, Permanent, Transient
 
 log = logging.getLogger("hyperrep.outbox")
+RECORD_SECONDS = 1.0
 
 # The handler of every kind of outbox row, in the order a worker serves them. The apps that
 # own the rows register them when they load (their AppConfig.ready).
@@ -62,33 +69,51 @@ class Worker:
         log.info("worker %s stopped", self.name)
 
     def run_once(self) -> int:
-        """Claim and carry out one batch of each kind of row; how many were carried out."""
+        """Claim and carry out one batch of each kind of row; how many were attempted."""
         done = 0
         for handler in self.handlers:
+            if self.stopping.is_set():
+                break
             keys = claims.claim(
                 handler.model, worker=self.name, now=timezone.now(), limit=self.batch
             )
-            for index, key in enumerate(keys):
-                if self.stopping.is_set():
-                    claims.release(handler.model, keys[index:], worker=self.name)
-                    return done
+            if keys:
                 try:
-                    self.carry_out(handler, key)
+                    done += self.carry_out(handler, keys)
                 except Exception:
-                    # Recording failed (the database went away, a bug): the row keeps its
-                    # claim until the lease ends, and is then claimed and tried again.
-                    log.exception(
-                        "%s %s: the outcome was not recorded", handler.model.__name__, key
-                    )
+                    # Loading or recording failed (the database went away, a bug): the rows
+                    # keep their claim until the lease ends, and are then tried again.
+                    log.exception("%s: a batch was not recorded", handler.model.__name__)
                     self.stopping.wait(1)
-                done += 1
+                    done += 1
         return done
 
-    def carry_out(self, handler: Handler, key: int) -> None:
-        item = handler.model.objects.unscoped().get(pk=key)  # type: ignore[attr-defined]
+    def carry_out(self, handler: Handler, keys: list[int]) -> int:
+        """Attempt the claimed rows, recording the outcomes as it goes; how many it attempted."""
+        claimed = time.monotonic()
+        last_start = claimed + claims.lease().total_seconds() / 2
+        outcomes: dict[int, Outcome] = {}
+        attempted: set[int] = set()
+        recorded = claimed
+        with handler.batch(keys) as batch:
+            for item in batch.items:
+                if self.stopping.is_set() or time.monotonic() > last_start:
+                    break
+                outcomes[item.pk] = self.attempt(handler, batch, item)
+                attempted.add(item.pk)
+                if time.monotonic() - recorded > RECORD_SECONDS:
+                    self.record(handler, outcomes)
+                    outcomes, recorded = {}, time.monotonic()
+        self.record(handler, outcomes)
+        untried = [key for key in keys if key not in attempted]
+        claims.release(handler.model, untried, worker=self.name)
+        return len(attempted)
+
+    def attempt(self, handler: Handler, batch: Batch, item: object) -> Outcome:
+        kind, key = handler.model.__name__, getattr(item, "pk", None)
         started = time.perf_counter()
         try:
-            outcome = Outcome(result=handler.attempt(item))
+            outcome = Outcome(result=batch.attempt(item))
         except Transient as error:
             outcome = Outcome(error=str(error))
         except Permanent as error:
@@ -96,25 +121,25 @@ class Worker:
         except Exception as error:
             # A bug, not the provider: logged with its traceback, and retried like a
             # transient failure, so one bad row never stops the worker.
-            log.exception("%s %s: attempt crashed", handler.model.__name__, key)
+            log.exception("%s %s: attempt crashed", kind, key)
             outcome = Outcome(error=f"internal error: {type(error).__name__}")
-        kind = handler.model.__name__
-        if not claims.record(handler, key, worker=self.name, outcome=outcome):
-            log.warning("%s %s: the lease ran out before the outcome was recorded", kind, key)
-            return
         took = (time.perf_counter() - started) * 1000
+        number = getattr(item, "attempts", 0) + 1
         if outcome.succeeded:
-            log.info("%s %s: attempt %s succeeded in %.0fms", kind, key, item.attempts + 1, took)
+            log.info("%s %s: attempt %s succeeded in %.0fms", kind, key, number, took)
         else:
             then = "failed for good" if outcome.permanent else "failed"
-            log.info(
-                "%s %s: attempt %s %s in %.0fms: %s",
-                kind,
+            why = outcome.error
+            log.info("%s %s: attempt %s %s in %.0fms: %s", kind, key, number, then, took, why)
+        return outcome
+
+    def record(self, handler: Handler, outcomes: dict[int, Outcome]) -> None:
+        lost = set(outcomes) - claims.record(handler, outcomes, worker=self.name)
+        for key in sorted(lost):
+            log.warning(
+                "%s %s: the lease ran out before the outcome was recorded",
+                handler.model.__name__,
                 key,
-                item.attempts + 1,
-                then,
-                took,
-                outcome.error,
             )
 
     def _handle_signals(self) -> None:

@@ -138,7 +138,7 @@ def test_create_an_organization_and_a_key_seen_once_then_deactivate_it(
     browser.find_element(By.CSS_SELECTOR, "input.action-select").click()
     Select(browser.find_element(By.NAME, "action")).select_by_value("deactivate")
     browser.find_element(By.NAME, "index").click()
-    wait_for(browser, By.ID, "result_list")
+    assert "1 key deactivated" in wait_for(browser, By.CSS_SELECTOR, "ul.messagelist").text
     assert api_get(live_server, "/organizations", plaintext) == (
         403,
         {"detail": "API Key is inactive"},

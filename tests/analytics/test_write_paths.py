@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from apps.analytics.models import DailyResponseBand, HourlyTotals
 from apps.conversations.models import Conversation, Direction, Modality
-from apps.drafts.services import draft_record_delivery, draft_schedule
+from apps.drafts.services import Delivery, draft_schedule, drafts_record_delivery
 from apps.organizations.models import ChannelKind, Organization
 from tests.analytics.reference import assert_derived_exact, assert_rollups_exact
 from tests.factories import (
@@ -41,7 +41,7 @@ def test_a_delivered_draft_answers_the_conversation(
 
     draft = ResponseDraftFactory.create(conversation=conversation, modality=ChannelKind.TEXT)
     draft_schedule(draft, send_at=T0 + timedelta(minutes=5))
-    draft_record_delivery(draft, sent_at=T0 + timedelta(minutes=5, seconds=30))
+    drafts_record_delivery([(draft, Delivery(sent_at=T0 + timedelta(minutes=5, seconds=30)))])
 
     assert_derived_exact(organization)
     assert_rollups_exact(organization)

@@ -28,11 +28,20 @@ class Received:
 @dataclass
 class SMTPHandler:
     """aiosmtpd's handler: keeps each message; `refuse_rcpt` maps an address to the reply
-    its RCPT gets, and `data_replies` are the replies to the next DATA commands."""
+    its RCPT gets, and `data_replies` are the replies to the next DATA commands. `greetings`
+    counts the EHLOs: a client's connections."""
 
     received: list[Received] = field(default_factory=list)
     refuse_rcpt: dict[str, str] = field(default_factory=dict)
     data_replies: list[str] = field(default_factory=list)
+    greetings: int = 0
+
+    async def handle_EHLO(
+        self, server: Any, session: Any, envelope: Any, hostname: str, responses: list[str]
+    ) -> list[str]:
+        self.greetings += 1
+        session.host_name = hostname
+        return responses
 
     async def handle_RCPT(
         self, server: Any, session: Any, envelope: Any, address: str, options: Any

@@ -227,3 +227,46 @@ def test_a_new_conversation_email_has_its_subject_and_no_thread(
     assert received.message["Subject"] == "Your roof quote"
     assert received.message["In-Reply-To"] is None
     assert received.message["References"] is None
+
+
+def other_conversations(organization: Organization, count: int) -> list[Any]:
+    conversations = []
+    for number in range(count):
+        address = f"lead{number}@example.com"
+        contact = ContactFactory.create(organization=organization, email=address)
+        conversation = ConversationFactory.create(organization=organization, contact=contact)
+        MessageFactory.create(conversation=conversation, modality=Modality.EMAIL)
+        conversations.append(conversation)
+    return conversations
+
+
+def test_a_batch_of_emails_shares_one_connection(
+    api: Api, organization: Organization, thread: Any, smtp: SMTPServer
+) -> None:
+    drafts = [reply(api, c) for c in [thread, *other_conversations(organization, 2)]]
+    deliver()
+    assert sorted(r.rcpt_tos[0] for r in smtp.handler.received) == [
+        "ann@example.com",
+        "lead0@example.com",
+        "lead1@example.com",
+    ]
+    assert smtp.handler.greetings == 1
+    for draft in drafts:
+        draft.refresh_from_db()
+    assert {d.status for d in drafts} == {DraftStatus.SENT}
+
+
+def test_after_a_refusal_the_next_email_of_the_batch_has_a_new_connection(
+    api: Api, organization: Organization, thread: Any, smtp: SMTPServer
+) -> None:
+    smtp.handler.data_replies = ["421 4.3.2 Closing for maintenance"]
+    first, second = (reply(api, c) for c in [thread, *other_conversations(organization, 1)])
+    deliver()
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert (first.status, first.last_error) == (
+        DraftStatus.SCHEDULED,
+        "SMTP 421: 4.3.2 Closing for maintenance",
+    )
+    assert second.status == DraftStatus.SENT
+    assert smtp.handler.greetings == 2

@@ -18,7 +18,7 @@ from django.db import connection
 from django.utils import timezone
 
 from apps.conversations.models import Message
-from apps.delivery.handlers import DraftDelivery, backoff
+from apps.delivery.handlers import DraftBatch, DraftDelivery, backoff
 from apps.drafts.models import DraftStatus, ResponseDraft
 from hyperrep.outbox import claims
 from hyperrep.outbox.claims import Outcome
@@ -57,6 +57,13 @@ def messages_of(drafts: list[ResponseDraft]) -> int:
     )
 
 
+def attempt(handler: DraftDelivery, draft: ResponseDraft) -> Any:
+    """What an attempt of the draft returns (its delivery), made as a batch makes it."""
+    with handler.batch([draft.pk]) as batch:
+        [item] = batch.items
+        return batch.attempt(item)
+
+
 @pytest.mark.django_db
 def test_a_dead_workers_claim_expires_and_the_next_worker_delivers_once() -> None:
     [draft] = due_drafts(1)
@@ -67,15 +74,13 @@ def test_a_dead_workers_claim_expires_and_the_next_worker_delivers_once() -> Non
     assert claims.claim(ResponseDraft, worker="next", now=now, limit=10) == []
     later = now + claims.lease() + timedelta(seconds=1)
     assert claims.claim(ResponseDraft, worker="next", now=later, limit=10) == [draft.pk]
-    item = ResponseDraft.objects.unscoped().get(pk=draft.pk)
-    assert claims.record(handler, draft.pk, worker="next", outcome=Outcome(handler.attempt(item)))
+    done = {draft.pk: Outcome(attempt(handler, draft))}
+    assert claims.record(handler, done, worker="next") == {draft.pk}
     draft.refresh_from_db()
     assert (draft.status, draft.attempts, draft.claimed_by) == (DraftStatus.SENT, 1, None)
     assert messages_of([draft]) == 1
     # The dead worker's late word, had it lived, changes nothing.
-    assert not claims.record(
-        handler, draft.pk, worker="dead", outcome=Outcome(handler.attempt(item))
-    )
+    assert claims.record(handler, done, worker="dead") == set()
     assert messages_of([draft]) == 1
 
 
@@ -87,11 +92,10 @@ def test_a_late_success_after_a_retry_was_scheduled_records_nothing() -> None:
     claims.claim(ResponseDraft, worker="slow", now=now, limit=1)
     later = now + claims.lease() + timedelta(seconds=1)
     claims.claim(ResponseDraft, worker="fast", now=later, limit=1)
-    assert claims.record(handler, draft.pk, worker="fast", outcome=Outcome(error="SMTP 451: busy"))
-    item = ResponseDraft.objects.unscoped().get(pk=draft.pk)
-    assert not claims.record(
-        handler, draft.pk, worker="slow", outcome=Outcome(handler.attempt(item))
-    )
+    busy = {draft.pk: Outcome(error="SMTP 451: busy")}
+    assert claims.record(handler, busy, worker="fast") == {draft.pk}
+    late = {draft.pk: Outcome(attempt(handler, draft))}
+    assert claims.record(handler, late, worker="slow") == set()
     draft.refresh_from_db()
     assert (draft.status, draft.attempts) == (DraftStatus.SCHEDULED, 1)  # the retry stands
     ResponseDraft.objects.unscoped().filter(pk=draft.pk).update(next_attempt_at=timezone.now())
@@ -105,12 +109,70 @@ def test_a_late_success_after_a_retry_was_scheduled_records_nothing() -> None:
 def test_a_draft_delivered_meanwhile_is_not_delivered_again() -> None:
     [draft] = due_drafts(1)
     handler = DraftDelivery(ResponseDraft)
-    item = ResponseDraft.objects.unscoped().get(pk=draft.pk)
-    result = handler.attempt(item)
+    done = {draft.pk: Outcome(attempt(handler, draft))}
     for worker in ("first", "second"):  # two attempts of one draft both succeed
         ResponseDraft.objects.unscoped().filter(pk=draft.pk).update(claimed_by=worker)
-        assert claims.record(handler, draft.pk, worker=worker, outcome=Outcome(result))
+        assert claims.record(handler, done, worker=worker) == {draft.pk}
     assert messages_of([draft]) == 1
+
+
+@pytest.mark.django_db
+def test_a_batch_records_each_outcome_and_the_rows_it_no_longer_holds_are_left() -> None:
+    sent, retried, failed, lost = due_drafts(4)
+    handler = DraftDelivery(ResponseDraft)
+    keys = claims.claim(ResponseDraft, worker="w", now=timezone.now(), limit=10)
+    assert sorted(keys) == sorted(d.pk for d in (sent, retried, failed, lost))
+    ResponseDraft.objects.unscoped().filter(pk=lost.pk).update(claimed_by="another")
+    outcomes = {
+        sent.pk: Outcome(attempt(handler, sent)),
+        retried.pk: Outcome(error="SMTP 451: busy"),
+        failed.pk: Outcome(error="SMTP 550: no such user", permanent=True),
+        lost.pk: Outcome(attempt(handler, lost)),
+    }
+    assert claims.record(handler, outcomes, worker="w") == {sent.pk, retried.pk, failed.pk}
+    for draft in (sent, retried, failed, lost):
+        draft.refresh_from_db()
+    assert (sent.status, sent.attempts, sent.last_error) == (DraftStatus.SENT, 1, None)
+    assert (retried.status, retried.attempts, retried.last_error) == (
+        DraftStatus.SCHEDULED,
+        1,
+        "SMTP 451: busy",
+    )
+    assert retried.next_attempt_at is not None
+    assert retried.next_attempt_at > timezone.now()
+    assert (failed.status, failed.failure_reason) == (DraftStatus.FAILED, "SMTP 550: no such user")
+    assert (lost.status, lost.attempts, lost.claimed_by) == (DraftStatus.SCHEDULED, 0, "another")
+    assert {d.claimed_by for d in (sent, retried, failed)} == {None}
+    assert messages_of([sent, retried, failed, lost]) == 1
+
+
+@pytest.mark.django_db
+def test_a_batch_starts_no_attempt_after_half_its_lease(settings: Any) -> None:
+    """Another worker may take the rest over once the lease ends: they are given back, not
+    attempted late."""
+    settings.OUTBOX_LEASE_SECONDS = 2
+    drafts = due_drafts(3)
+    handler = DraftDelivery(ResponseDraft)
+    worker = Worker([handler])
+    keys = claims.claim(ResponseDraft, worker=worker.name, now=timezone.now(), limit=10)
+    original = DraftBatch.attempt
+
+    def slow(self: DraftBatch, draft: Any) -> Any:
+        time.sleep(1.1)
+        return original(self, draft)
+
+    DraftBatch.attempt = slow  # type: ignore[method-assign]
+    try:
+        assert worker.carry_out(handler, keys) == 1
+    finally:
+        DraftBatch.attempt = original  # type: ignore[method-assign]
+    for draft in drafts:
+        draft.refresh_from_db()
+    sent, *given_back = drafts
+    assert sent.status == DraftStatus.SENT
+    assert [d.status for d in given_back] == [DraftStatus.SCHEDULED] * 2
+    assert [d.claimed_by for d in drafts] == [None, None, None]  # claimable again at once
+    assert [d.attempts for d in drafts] == [1, 0, 0]
 
 
 def test_the_backoff_doubles_and_spans_about_six_hours() -> None:
@@ -139,11 +201,11 @@ def test_two_workers_deliver_each_of_100_drafts_exactly_once() -> None:
     delivered: dict[str, list[int]] = {w.name: [] for w in workers}
     original = DraftDelivery.succeeded
 
-    def succeeded(self: DraftDelivery, draft: Any, result: Any) -> None:
-        delivered[threading.current_thread().name].append(draft.pk)
-        original(self, draft, result)
+    def succeeded(self: DraftDelivery, done: Any) -> None:
+        delivered[threading.current_thread().name].extend(draft.pk for draft, _ in done)
+        original(self, done)
 
-    DraftDelivery.succeeded = succeeded  # type: ignore[method-assign,assignment]
+    DraftDelivery.succeeded = succeeded  # type: ignore[method-assign]
     try:
         threads = [threading.Thread(target=run, args=(w,), name=w.name) for w in workers]
         for thread in threads:

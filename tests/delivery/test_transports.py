@@ -13,20 +13,18 @@ from hyperrep.errors import ValidationFailed
 def test_smtp_urls() -> None:
     starttls = transports.parse("smtp://me%40acme.example:p%3Ass@mail.example", kind="email")
     assert isinstance(starttls, SMTPTransport)
-    assert starttls.options["host"] == "mail.example"
-    assert (starttls.options["port"], starttls.options["use_tls"]) == (587, True)
-    assert (starttls.options["username"], starttls.options["password"]) == (
-        "me@acme.example",
-        "p:ss",
-    )
-    implicit = transports.parse("smtps://u:p@mail.example", kind="email")
-    assert (implicit.options["port"], implicit.options["use_ssl"]) == (465, True)
-    plain = transports.parse("smtp://relay.internal:2525?security=none", kind="email")
-    assert (plain.options["port"], plain.options["use_tls"], plain.options["use_ssl"]) == (
-        2525,
-        False,
+    backend = starttls.backend
+    assert (backend.host, backend.port, backend.use_tls, backend.use_ssl) == (
+        "mail.example",
+        587,
+        True,
         False,
     )
+    assert (backend.username, backend.password) == ("me@acme.example", "p:ss")
+    implicit = transports.parse("smtps://u:p@mail.example", kind="email").backend
+    assert (implicit.port, implicit.use_tls, implicit.use_ssl) == (465, False, True)
+    plain = transports.parse("smtp://relay.internal:2525?security=none", kind="email").backend
+    assert (plain.port, plain.use_tls, plain.use_ssl) == (2525, False, False)
 
 
 def test_esp_twilio_and_console_urls() -> None:

@@ -16,9 +16,10 @@ from apps.drafts.models import (
     ResponseDraft,
 )
 from apps.drafts.services import (
-    draft_record_delivery,
-    draft_record_failure,
+    Delivery,
     draft_schedule,
+    drafts_record_delivery,
+    drafts_record_failure,
     folder_slug,
     message_draft_create,
     response_draft_create,
@@ -37,6 +38,11 @@ from tests.helpers import Api
 pytestmark = pytest.mark.django_db
 
 T0 = datetime(2026, 5, 1, 9, tzinfo=UTC)
+
+
+def delivered(draft: Draft, **delivery: Any) -> Message:
+    [message] = drafts_record_delivery([(draft, Delivery(**delivery))])
+    return message
 
 
 # -- the state machine ---------------------------------------------------------------------
@@ -156,7 +162,7 @@ def test_delivery_of_a_message_draft_becomes_a_sent_message() -> None:
         bcc_emails=["bcc@example.com"],
     )
     scheduled(draft)
-    message = draft_record_delivery(
+    message = delivered(
         draft,
         sent_at=T0,
         subject="Your quote",
@@ -199,7 +205,7 @@ def test_delivery_of_a_text_reply() -> None:
     draft = ResponseDraftFactory.create(
         conversation=conversation, modality=DraftModality.TEXT, cc_emails=["cc@example.com"]
     )
-    message = draft_record_delivery(scheduled(draft), sent_at=T0, email_message_id="ignored")
+    message = delivered(scheduled(draft), sent_at=T0, email_message_id="ignored")
     assert message.modality == Modality.TEXT
     assert message.subject is None
     assert message.content == draft.body_html
@@ -214,7 +220,7 @@ def test_delivery_of_a_text_reply() -> None:
 def test_only_scheduled_drafts_are_delivered(status: str) -> None:
     draft = ResponseDraftFactory.create(status=status)
     with pytest.raises(IllegalTransition):
-        draft_record_delivery(draft, sent_at=T0)
+        delivered(draft, sent_at=T0)
     assert not Message.objects.unscoped().exists()
     draft.refresh_from_db()
     assert draft.status == status
@@ -222,16 +228,16 @@ def test_only_scheduled_drafts_are_delivered(status: str) -> None:
 
 def test_failure_and_retry() -> None:
     draft = scheduled(ResponseDraftFactory.create())
-    draft_record_failure(draft)
+    drafts_record_failure([draft])
     assert draft.status == DraftStatus.FAILED
     draft.refresh_from_db()
     assert draft.status == DraftStatus.FAILED
     assert not Message.objects.unscoped().exists()
     with pytest.raises(IllegalTransition):
-        draft_record_failure(draft)
+        drafts_record_failure([draft])
     scheduled(draft, T0 + timedelta(minutes=5))
     assert draft.scheduled_send_at == T0 + timedelta(minutes=5)
-    draft_record_delivery(draft, sent_at=T0 + timedelta(minutes=5))
+    delivered(draft, sent_at=T0 + timedelta(minutes=5))
     assert draft.status == DraftStatus.SENT
 
 
@@ -239,7 +245,7 @@ def test_failure_and_retry() -> None:
 def test_only_scheduled_drafts_fail(status: str) -> None:
     draft = ResponseDraftFactory.create(status=status)
     with pytest.raises(IllegalTransition):
-        draft_record_failure(draft)
+        drafts_record_failure([draft])
 
 
 # -- concurrency ---------------------------------------------------------------------------

@@ -25,11 +25,20 @@ class Text:
 
 
 class EmailTransport(Protocol):
+    """Made for one batch of the worker, whose emails it may send over one connection;
+    `close` ends it."""
+
+    def close(self) -> None: ...
+
     def send_email(self, message: EmailMultiAlternatives) -> str | None:
         """Hand the email over; the provider's id of it when it gives one. Raises Transient
         or Permanent."""
 
 
 class TextTransport(Protocol):
+    """Made for one batch of the worker, as EmailTransport."""
+
+    def close(self) -> None: ...
+
     def send_text(self, text: Text) -> str | None:
         """Hand the text over; the provider's id of it. Raises Transient or Permanent."""

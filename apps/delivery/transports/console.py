@@ -10,6 +10,9 @@ log = logging.getLogger("hyperrep.delivery.console")
 
 
 class ConsoleTransport:
+    def close(self) -> None:
+        pass
+
     def send_email(self, message: EmailMultiAlternatives) -> str | None:
         log.info("email (console transport):\n%s", message.message().as_string())
         return None

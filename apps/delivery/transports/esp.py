@@ -30,14 +30,24 @@ CREDENTIALS: dict[str, tuple[str, ...]] = {
 
 
 class AnymailTransport:
+    """One anymail backend (and its HTTP session) for the emails of a batch."""
+
     def __init__(self, *, esp: str, options: dict[str, Any]) -> None:
         self.backend = f"anymail.backends.{esp}.EmailBackend"
         self.options = {**options, "requests_timeout": (CONNECT_TIMEOUT, READ_TIMEOUT)}
+        self.connection: Any = None
+
+    def close(self) -> None:
+        if self.connection is not None:
+            self.connection.close()
+            self.connection = None
 
     def send_email(self, message: EmailMultiAlternatives) -> str | None:
-        connection = get_connection(self.backend, fail_silently=False, **self.options)
         try:
-            connection.send_messages([message])
+            if self.connection is None:
+                self.connection = get_connection(self.backend, fail_silently=False, **self.options)
+                self.connection.open()
+            self.connection.send_messages([message])
         except AnymailRecipientsRefused as refused:
             raise Permanent(f"recipients refused: {refused}") from None
         except AnymailAPIError as error:

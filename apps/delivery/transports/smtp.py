@@ -46,35 +46,49 @@ def _fails(code: int, what: str) -> Exception:
 
 
 class SMTPTransport:
+    """One connection for the emails of a batch: opened by the first, closed by `close` or
+    by an error (the next email opens a new one)."""
+
     def __init__(
         self, *, host: str, port: int, username: str, password: str, security: str
     ) -> None:
-        self.options: dict[str, Any] = {
-            "host": host,
-            "port": port,
-            "username": username,
-            "password": password,
-            "use_tls": security == "starttls",
-            "use_ssl": security == "ssl",
-        }
+        # The timeout bounds connecting and every command.
+        self.backend = RefusalsKeptBackend(
+            host=host,
+            port=port,
+            username=username,
+            password=password,
+            use_tls=security == "starttls",
+            use_ssl=security == "ssl",
+            timeout=READ_TIMEOUT,
+            fail_silently=False,
+        )
+
+    def close(self) -> None:
+        try:
+            self.backend.close()  # which forgets the connection, whatever QUIT answers
+        except (smtplib.SMTPException, OSError):
+            log.debug("SMTP: QUIT on a broken connection", exc_info=True)
 
     def send_email(self, message: EmailMultiAlternatives) -> str | None:
-        # The timeout bounds connecting and every command.
-        backend = RefusalsKeptBackend(timeout=READ_TIMEOUT, fail_silently=False, **self.options)
         try:
-            with backend:
-                backend.send_messages([message])
+            self.backend.open()  # unless open already: then send_messages leaves it open
+            self.backend.send_messages([message])
         except smtplib.SMTPRecipientsRefused as refused:  # every recipient
+            self.close()
             code, reason = next(iter(refused.recipients.values()))
             raise _fails(code, f"recipients refused: {_text(reason)}") from None
         except smtplib.SMTPResponseException as error:  # the sender, the data, the login, ...
+            self.close()
             raise _fails(error.smtp_code, _text(error.smtp_error)) from None
         except smtplib.SMTPNotSupportedError as error:
+            self.close()
             raise Permanent(f"SMTP: {error}") from None
         except (smtplib.SMTPException, OSError) as error:  # refused, timed out, dropped
+            self.close()
             raise Transient(f"SMTP: {type(error).__name__}: {error}") from None
         to = {parseaddr(address)[1].lower() for address in message.to}
-        for address, (code, reason) in backend.refused.items():
+        for address, (code, reason) in self.backend.refused.items():
             text = _text(reason)
             if parseaddr(address)[1].lower() in to:
                 raise _fails(code, f"{address} refused: {text}")

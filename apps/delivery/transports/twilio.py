@@ -16,19 +16,24 @@ from apps.delivery.transports.base import (
 
 
 class TwilioTransport:
+    """One HTTP session (its connections kept alive) for the texts of a batch."""
+
     def __init__(self, *, base_url: str, account_sid: str, auth_token: str) -> None:
         self.url = f"{base_url}/2010-04-01/Accounts/{account_sid}/Messages.json"
-        self.auth = (account_sid, auth_token)
+        self.session = requests.Session()
+        self.session.auth = (account_sid, auth_token)
+
+    def close(self) -> None:
+        self.session.close()
 
     def send_text(self, text: Text) -> str | None:
         fields = {"From": text.sender, "To": text.to, "Body": text.body}
         if text.status_callback:
             fields["StatusCallback"] = text.status_callback
         try:
-            response = requests.post(
+            response = self.session.post(
                 self.url,
                 data=fields,
-                auth=self.auth,
                 timeout=(CONNECT_TIMEOUT, READ_TIMEOUT),
                 allow_redirects=False,
             )
