@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PY := $(BIN)/python
 DEV_SECRET_KEY := insecure-dev-only-never-use-in-production
 
-.PHONY: install install-prod run manage test lint format serve-prod clean
+.PHONY: install install-prod run manage test lint format serve-prod worker-prod clean
 
 # Installs the pinned, hash-checked dependencies into $(VENV); reruns when the lock changes.
 install: $(VENV)/.installed
@@ -60,6 +60,10 @@ serve-prod: install-prod
 	$(PY) manage.py collectstatic --no-input --verbosity 0
 	$(PY) manage.py migrate --no-input
 	$(BIN)/gunicorn -c deploy/gunicorn.conf.py hyperrep.wsgi
+
+# The worker that delivers drafts, beside serve-prod (as many as you like on PostgreSQL).
+worker-prod: install-prod
+	$(PY) manage.py worker
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

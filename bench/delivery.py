@@ -285,6 +285,7 @@ def main() -> None:
     started = time.monotonic()
     harness.fresh_django(DEFAULT_DATABASE_URL)
     logging.getLogger("mail.log").setLevel(logging.WARNING)  # aiosmtpd's line per command
+    logging.getLogger("hyperrep.outbox").setLevel(logging.WARNING)  # the worker's per draft
     from apps.organizations.models import ChannelKind
     from apps.organizations.services import channel_configure
 

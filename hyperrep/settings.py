@@ -156,8 +156,8 @@ PUBLIC_URL = env_str("PUBLIC_URL", "").rstrip("/")
 # A draft's attempts before it fails: transient failures are retried with exponential backoff
 # over about six hours.
 DELIVERY_MAX_ATTEMPTS = env_int("DELIVERY_MAX_ATTEMPTS", 8)
-# How long a worker holds a row it claimed: longer than any attempt can take (every network
-# call has a timeout of seconds), so only a dead worker's rows are claimed again.
+# How long a worker holds the rows it claimed: a batch starts no attempt after half of it, and
+# every network call has a timeout of seconds, so only a dead worker's rows are claimed again.
 OUTBOX_LEASE_SECONDS = env_int("OUTBOX_LEASE_SECONDS", 60)
 
 # --- Phone numbers -------------------------------------------------------------------------

@@ -16,13 +16,14 @@ from contextlib import ExitStack
 from datetime import timedelta
 from typing import Any
 
+from cryptography.fernet import InvalidToken
 from django.conf import settings
 from django.utils import timezone
 
 from apps.conversations.models import Message, Modality
 from apps.delivery import compose, transports
 from apps.delivery.compose import Thread
-from apps.delivery.transports.base import Permanent
+from apps.delivery.transports.base import Permanent, Transient
 from apps.drafts.models import Draft, DraftModality, DraftStatus
 from apps.drafts.services import Delivery, drafts_record_delivery, drafts_record_failure
 from apps.organizations.models import Channel
@@ -30,6 +31,10 @@ from hyperrep.errors import ValidationFailed
 
 log = logging.getLogger("hyperrep.delivery")
 RETRY_SPAN = timedelta(hours=6)
+UNREADABLE = (
+    "the channel's transport cannot be decrypted: CHANNEL_SECRET_KEY (or SECRET_KEY) is not "
+    "the key it was configured with; restore that key, or configure the transport again"
+)
 
 
 def backoff(max_attempts: int) -> list[timedelta]:
@@ -80,7 +85,7 @@ class DraftBatch:
             .order_by("next_attempt_at", "pk")
         )
         self.threads = _threads(self.items)
-        self.transports: dict[tuple[int, str], tuple[Channel, Any] | Permanent] = {}
+        self.transports: dict[tuple[int, str], tuple[Channel, Any] | Exception] = {}
         self.closing = ExitStack()
 
     def __enter__(self) -> "DraftBatch":
@@ -107,22 +112,27 @@ class DraftBatch:
 
     def _transport(self, organization_id: int, kind: str) -> tuple[Channel, Any]:
         """The organization's channel of this kind and its transport, opened once a batch;
-        Permanent when it cannot send."""
+        Permanent when it cannot send, Transient when it cannot be read."""
         known = self.transports.get((organization_id, kind))
         if known is None:
             known = self.transports[organization_id, kind] = self._open(organization_id, kind)
-        if isinstance(known, Permanent):
+        if isinstance(known, Exception):
             raise known
         return known
 
-    def _open(self, organization_id: int, kind: str) -> tuple[Channel, Any] | Permanent:
+    def _open(self, organization_id: int, kind: str) -> tuple[Channel, Any] | Exception:
         channel = Channel.objects.for_org(organization_id).filter(kind=kind).first()
         if channel is None or not channel.enabled:
             return Permanent(f"the organization's {kind} channel is not enabled")
         if not channel.has_transport:
             return Permanent(f"the organization's {kind} channel has no transport")
         try:
-            transport = transports.parse(channel.transport_url(), kind=kind)
+            url = channel.transport_url()
+        except InvalidToken:  # retried: the key may be put back before the last attempt
+            log.error("channel %s: its transport cannot be decrypted", channel.pk)
+            return Transient(UNREADABLE)
+        try:
+            transport = transports.parse(url, kind=kind)
         except ValidationFailed as refused:
             return Permanent(f"the channel's transport {refused.message}")
         self.closing.callback(transport.close)

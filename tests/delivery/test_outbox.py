@@ -247,3 +247,14 @@ def test_the_worker_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
         if worker.poll() is None:
             worker.kill()
     assert "stopping (signal 15)" in (worker.stderr.read() if worker.stderr else "")
+
+
+@pytest.mark.django_db
+def test_a_transport_sealed_with_another_key_is_retried_with_the_reason(settings: Any) -> None:
+    [draft] = due_drafts(1)
+    settings.CHANNEL_SECRET_KEY = "not the key the channel was configured with"
+    Worker().run(until_idle=True)
+    draft.refresh_from_db()
+    assert (draft.status, draft.attempts) == (DraftStatus.SCHEDULED, 1)
+    assert draft.last_error is not None
+    assert draft.last_error.startswith("the channel's transport cannot be decrypted")
