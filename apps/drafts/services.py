@@ -22,6 +22,7 @@ from apps.conversations.services import conversations_touch
 from apps.drafts.models import Draft, DraftModality, DraftStatus, MessageDraft, ResponseDraft
 from apps.drafts.selectors import channel_is_enabled, conversation_reply_modality
 from apps.organizations.models import Organization
+from hyperrep.bulk import update_each
 from hyperrep.errors import InvalidValue
 from hyperrep.outbox.claims import OUTBOX_FIELDS
 
@@ -232,7 +233,7 @@ def drafts_record_delivery(delivered: Sequence[tuple[Draft, Delivery]]) -> list[
                 bcc_emails=draft.bcc_emails if is_email else [],
             )
         )
-    _save_drafts([draft for draft, _ in delivered], ["status", "sent_at", "provider_message_id"])
+    _save_drafts([draft for draft, _ in delivered], ["sent_at", "provider_message_id"])
     Message.objects.bulk_create(messages)
     TrackedLink.objects.bulk_create(
         TrackedLink(
@@ -265,5 +266,5 @@ def _save_drafts(drafts: Sequence[Draft], fields: list[str]) -> None:
     by_model: dict[type[Draft], list[Draft]] = defaultdict(list)
     for draft in drafts:
         by_model[type(draft)].append(draft)
-    for model, rows in by_model.items():
-        model.objects.unscoped().bulk_update(rows, ["status", "updated_at", *fields])
+    for rows in by_model.values():
+        update_each(rows, ["status", "updated_at", *fields])

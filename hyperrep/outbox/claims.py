@@ -13,7 +13,6 @@ the row to the one that took it over.
 
 import logging
 import random
-from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -24,6 +23,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from hyperrep.bulk import update_each
 from hyperrep.outbox.models import OutboxItem
 
 log = logging.getLogger("hyperrep.outbox")
@@ -159,10 +159,5 @@ def record(handler: Handler, outcomes: Mapping[int, Outcome], *, worker: str) ->
             handler.succeeded(done)
         if failed:
             handler.gave_up(failed)
-        # Rows recorded alike (every success of a first attempt) take one UPDATE.
-        alike: dict[tuple[Any, ...], list[int]] = defaultdict(list)
-        for item in items:
-            alike[tuple(getattr(item, name) for name in OUTBOX_FIELDS)].append(item.pk)
-        for values, keys in alike.items():
-            rows.filter(pk__in=keys).update(**dict(zip(OUTBOX_FIELDS, values, strict=True)))
+        update_each(items, OUTBOX_FIELDS)
     return {item.pk for item in items}
