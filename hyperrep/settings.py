@@ -83,6 +83,7 @@ INSTALLED_APPS = [
     "apps.analytics",
     "apps.transfer",
     "apps.delivery",
+    "apps.inbound",
     "apps.demo",
     "hyperrep.outbox",
 ]
@@ -190,7 +191,13 @@ if env_bool("TRUST_X_FORWARDED_PROTO", False):
 
 # The largest request body the API accepts; larger ones get 413.
 API_MAX_BODY_BYTES = env_int("API_MAX_BODY_BYTES", 1024 * 1024)
-DATA_UPLOAD_MAX_MEMORY_SIZE = API_MAX_BODY_BYTES
+# Inbound: the largest raw email (attachments included) and form; a token's budget.
+INBOUND_EMAIL_MAX_BYTES = env_int("INBOUND_EMAIL_MAX_BYTES", 25 * 1024 * 1024)
+INBOUND_FORM_MAX_BYTES = env_int("INBOUND_FORM_MAX_BYTES", 64 * 1024)
+INBOUND_RATE_LIMIT = env_str("INBOUND_RATE_LIMIT", "600/minute")
+# Stored inbound events (raw bodies) older than this are deleted by the worker.
+INBOUND_RETENTION_DAYS = env_int("INBOUND_RETENTION_DAYS", 30)
+DATA_UPLOAD_MAX_MEMORY_SIZE = max(API_MAX_BODY_BYTES, INBOUND_EMAIL_MAX_BYTES)
 
 # --- API ------------------------------------------------------------------------------------
 REST_FRAMEWORK = {

@@ -1,7 +1,7 @@
 """How a request is routed: /api/v2/organizations, then every organization-scoped
-resource under /api/v2/organizations/{organization_id}/ (one app each), the tracked links of
-sent emails (/l/<id>), the admin, the health probes and the API reference. Errors outside DRF
-answer in JSON too."""
+resource under /api/v2/organizations/{organization_id}/ (one app each), what providers and
+websites send in (/inbound/…, apps/inbound), the tracked links of sent emails (/l/<id>),
+the admin, the health probes and the API reference. Errors outside DRF answer in JSON too."""
 
 from django.contrib import admin
 from django.http import HttpRequest, HttpResponse
@@ -52,6 +52,7 @@ api_v2: list[URLPattern | URLResolver] = [
 urlpatterns = [
     path("api/v2/", include(api_v2)),
     re_path(r"^api/docs/?$", api_reference, name="api-docs"),
+    path("inbound/", include("apps.inbound.urls")),
     re_path(r"^l/(?P<link_id>[^/]+)/?$", follow_link, name="tracked-link"),
     re_path(r"^healthz/?$", Healthz.as_view(), name="healthz"),
     re_path(r"^readyz/?$", Readyz.as_view(), name="readyz"),

@@ -132,6 +132,12 @@ class Message(PublicIdModel):
             models.Index(
                 fields=["organization", "sent_at", "direction"], name="message_by_sent_at"
             ),
+            # An inbound email finds the conversation it answers by the Message-IDs it names.
+            models.Index(
+                fields=["organization", "email_message_id"],
+                condition=models.Q(email_message_id__isnull=False),
+                name="message_by_email_id",
+            ),
         ]
 
     @property

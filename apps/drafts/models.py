@@ -50,7 +50,9 @@ class Draft(PublicIdModel, OutboxItem):
         DraftStatus.PENDING: frozenset({DraftStatus.SCHEDULED, DraftStatus.SUPERSEDED}),
         DraftStatus.SCHEDULED: frozenset({DraftStatus.SENT, DraftStatus.FAILED}),
         DraftStatus.FAILED: frozenset({DraftStatus.SCHEDULED}),  # a retry
-        DraftStatus.SENT: frozenset(),
+        # The provider reported, after the send, that it never arrived (a bounce, a text the
+        # carrier could not deliver); its message stays, a record of what was sent.
+        DraftStatus.SENT: frozenset({DraftStatus.FAILED}),
         DraftStatus.SUPERSEDED: frozenset(),
     }
 
@@ -75,6 +77,9 @@ class Draft(PublicIdModel, OutboxItem):
     message_public_id = models.CharField(max_length=255, default=mint_message_id, editable=False)
     # What the provider calls the sent message (Twilio's MessageSid, an ESP's id).
     provider_message_id = models.CharField(max_length=255, null=True, blank=True, editable=False)
+    # What the provider last reported of it after the send: delivered, undelivered, failed
+    # (Twilio's status callbacks), bounced (a delivery status notification).
+    delivery_status = models.CharField(max_length=32, null=True, blank=True, editable=False)
 
     class Meta(PublicIdModel.Meta):
         abstract = True
@@ -83,6 +88,19 @@ class Draft(PublicIdModel, OutboxItem):
     def failure_reason(self) -> str | None:
         """Why a failed draft could not be delivered (null unless it failed)."""
         return self.last_error if self.status == DraftStatus.FAILED else None
+
+    @staticmethod
+    def sent_as_indexes(prefix: str) -> list[models.Index]:
+        """How a provider's report finds the draft it is about: by the message's public id
+        (an email's Message-ID) or by the provider's id of it (Twilio's MessageSid)."""
+        return [
+            models.Index(fields=["organization", "message_public_id"], name=f"{prefix}_message"),
+            models.Index(
+                fields=["organization", "provider_message_id"],
+                condition=models.Q(provider_message_id__isnull=False),
+                name=f"{prefix}_provider_id",
+            ),
+        ]
 
     def move_to(self, status: str) -> None:
         """Change status along the state machine (the caller saves)."""
@@ -107,6 +125,7 @@ class MessageDraft(Draft):
         indexes = [
             models.Index(fields=["organization", "-created_at", "-id"], name="mdr_newest"),
             OutboxItem.due_index("mdr_due"),
+            *Draft.sent_as_indexes("mdr"),
         ]
 
 
@@ -134,4 +153,5 @@ class ResponseDraft(Draft):
                 fields=["conversation", "-created_at", "-id"], name="response_draft_history"
             ),
             OutboxItem.due_index("rdr_due"),
+            *Draft.sent_as_indexes("rdr"),
         ]

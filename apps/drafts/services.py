@@ -19,7 +19,14 @@ from django.utils import timezone
 from apps.contacts.services import contact_find_or_create
 from apps.conversations.models import Conversation, Direction, Message, TrackedLink
 from apps.conversations.services import conversations_touch
-from apps.drafts.models import Draft, DraftModality, DraftStatus, MessageDraft, ResponseDraft
+from apps.drafts.models import (
+    Draft,
+    DraftModality,
+    DraftStatus,
+    IllegalTransition,
+    MessageDraft,
+    ResponseDraft,
+)
 from apps.drafts.selectors import channel_is_enabled, conversation_reply_modality
 from apps.organizations.models import Organization
 from hyperrep.bulk import update_each
@@ -182,6 +189,10 @@ def draft_schedule(draft: Draft, *, send_at: datetime) -> None:
     """Approve a pending draft, or retry a failed one: it is delivered at `send_at`, with a
     fresh budget of attempts."""
     locked = _locked(draft)
+    if locked.sent_at is not None:
+        # Sent, then reported undelivered: its message is in the conversation already, and
+        # a draft is never two messages. A new draft sends it again.
+        raise IllegalTransition("sent once already: write a new draft to send it again")
     locked.move_to(DraftStatus.SCHEDULED)
     locked.scheduled_to_send = True
     locked.scheduled_send_at = locked.next_attempt_at = send_at
@@ -250,6 +261,44 @@ def drafts_record_delivery(delivered: Sequence[tuple[Draft, Delivery]]) -> list[
             Conversation.objects.for_org(organization_id).filter(pk__in=sorted(conversation_ids))
         )
     return messages
+
+
+def drafts_sent_as(
+    organization: Organization,
+    *,
+    public_id: str | None = None,
+    provider_message_id: str | None = None,
+) -> list[Draft]:
+    """The organization's sent (or since failed) drafts, of either model, whose message has
+    this public id or that the provider calls by this id; locked, for a report on them."""
+    found: list[Draft] = []
+    for model in (ResponseDraft, MessageDraft):
+        drafts = model.objects.for_org(organization).exclude(sent_at=None)
+        if public_id is not None:
+            drafts = drafts.filter(message_public_id=public_id)
+        if provider_message_id is not None:
+            drafts = drafts.filter(provider_message_id=provider_message_id)
+        found += drafts.select_for_update().order_by("pk")
+    return found
+
+
+def draft_report_undelivered(draft: Draft, *, status: str, reason: str | None) -> None:
+    """The provider reported on a sent draft (`status`); with a `reason`, it never arrived:
+    the draft is `failed` with that reason. Its message stays. A final report is not
+    overwritten by a late one that is not (Twilio's callbacks can come out of order)."""
+    final = ("delivered", "undelivered", "failed", "bounced")
+    if draft.delivery_status in final and status not in final:
+        return
+    draft.delivery_status = status
+    fields = ["delivery_status"]
+    if reason is not None and draft.status == DraftStatus.SENT:
+        draft.move_to(DraftStatus.FAILED)
+        draft.last_error = reason
+        fields += ["status", "updated_at", "last_error"]
+    elif reason is not None:
+        draft.last_error = reason
+        fields.append("last_error")
+    draft.save(update_fields=fields)
 
 
 def drafts_record_failure(drafts: Sequence[Draft]) -> None:

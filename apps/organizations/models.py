@@ -65,6 +65,12 @@ class Channel(TenantModel):
         help_text="Email: replies go to reply+<token>@ this domain, which names the conversation.",
     )
     inbound_token = models.CharField(max_length=64, unique=True, default=mint_inbound_token)
+    allowed_origins = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="Form: the sites (https://acme.example) whose pages may post the form with "
+        "fetch (CORS), and that its redirect may lead to.",
+    )
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
 

@@ -1,4 +1,5 @@
 from email.utils import formataddr, parseaddr
+from urllib.parse import urlsplit
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import validate_email
@@ -48,6 +49,7 @@ def channel_configure(
     sender: object = UNCHANGED,
     transport: object = UNCHANGED,
     reply_domain: object = UNCHANGED,
+    allowed_origins: object = UNCHANGED,
     enabled: object = UNCHANGED,
 ) -> Channel:
     """Create or update the organization's channel of `kind`. Every value given is checked
@@ -64,6 +66,8 @@ def channel_configure(
         channel_transport(channel, kind, str(transport or ""))
     if reply_domain is not UNCHANGED:
         channel.reply_domain = channel_reply_domain(kind, str(reply_domain or ""))
+    if allowed_origins is not UNCHANGED:
+        channel.allowed_origins = channel_allowed_origins(kind, allowed_origins)
     if enabled is not UNCHANGED:
         channel.enabled = bool(enabled)
     channel.updated_at = timezone.now()
@@ -78,6 +82,41 @@ def channel_transport(channel: Channel, kind: str, url: str) -> None:
     if url:
         transports.parse(url, kind=kind)
     channel.set_transport(url, shown=transports.redact(url))
+
+
+def channel_allowed_origins(kind: str, values: object) -> list[str]:
+    """Origins as a form channel keeps them, `scheme://host[:port]`, each once."""
+    if isinstance(values, str):
+        values = values.replace(",", " ").split()
+    if not isinstance(values, list | tuple):
+        raise ValidationFailed(
+            "Enter origins such as https://acme.example.", field="allowed_origins"
+        )
+    origins: list[str] = []
+    for value in values:
+        if kind != ChannelKind.FORM:
+            raise ValidationFailed("Only a form channel takes origins.", field="allowed_origins")
+        origin = origin_of(str(value))
+        if origin is None or origin.rstrip("/") != str(value).strip().rstrip("/").lower():
+            raise ValidationFailed(
+                f"{value} is not an origin such as https://acme.example (no path).",
+                field="allowed_origins",
+            )
+        if origin not in origins:
+            origins.append(origin)
+    return origins
+
+
+def origin_of(url: str) -> str | None:
+    """`scheme://host[:port]` of an http(s) URL, None for anything else."""
+    try:
+        parts = urlsplit(url.strip())
+        parts.port  # noqa: B018  # raises for a port that is not a number
+    except ValueError:
+        return None
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        return None
+    return f"{parts.scheme.lower()}://{parts.netloc.rpartition('@')[2].lower()}"
 
 
 def channel_reply_domain(kind: str, value: str) -> str | None:

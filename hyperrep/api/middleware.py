@@ -76,8 +76,8 @@ class RequestIdMiddleware:
 
 class BodyFramingMiddleware:
     """A body sent in chunks (no Content-Length) would reach Django as empty: it is `411`,
-    not a misleading 422. A declared Content-Length above API_MAX_BODY_BYTES is `413` before
-    any byte of the body is read."""
+    not a misleading 422. A declared Content-Length above API_MAX_BODY_BYTES (for inbound
+    email, INBOUND_EMAIL_MAX_BYTES) is `413` before any byte of the body is read."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -89,6 +89,8 @@ class BodyFramingMiddleware:
         if not declared.isdigit():
             return error_response(400, "Invalid Content-Length")
         limit = settings.API_MAX_BODY_BYTES
+        if request.path.startswith("/inbound/email/"):
+            limit = settings.INBOUND_EMAIL_MAX_BYTES
         if int(declared) > limit:
             return error_response(413, f"Request body is larger than {limit} bytes")
         return self.get_response(request)

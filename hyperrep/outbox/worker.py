@@ -8,6 +8,9 @@ another worker could take them over while this one still meant to try them. Outc
 recorded at least every RECORD_SECONDS, so a slow provider does not keep the ones already
 done waiting.
 
+Between batches it runs the housekeeping jobs the apps register (`every`: pruning old rows),
+each at most once an interval in each worker process.
+
 On SIGTERM or SIGINT it stops claiming, finishes the row in hand (every network call it makes
 is bounded by a timeout), records what it did and gives back the rows it did not start."""
 
@@ -18,7 +21,7 @@ import signal
 import socket
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from types import FrameType
 
 from django.db import close_old_connections, connection
@@ -41,6 +44,17 @@ def register(handler: Handler) -> None:
         HANDLERS.append(handler)
 
 
+# Housekeeping, (interval in seconds, job): each worker runs a job when it starts and then
+# once an interval. Jobs are safe to run in several workers at once (a bounded DELETE).
+JOBS: list[tuple[float, Callable[[], None]]] = []
+
+
+def every(seconds: float, job: Callable[[], None]) -> None:
+    """Have workers run `job` once every `seconds` (once, however often an app loads)."""
+    if all(known is not job for _, known in JOBS):
+        JOBS.append((seconds, job))
+
+
 class Worker:
     def __init__(
         self,
@@ -54,6 +68,7 @@ class Worker:
         self.idle_seconds = idle_seconds
         self.name = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
         self.stopping = threading.Event()
+        self.jobs_due: dict[Callable[[], None], float] = {}
 
     def run(self, *, until_idle: bool = False) -> None:
         """Serve until stopped (or, with `until_idle`, until nothing is due)."""
@@ -62,6 +77,7 @@ class Worker:
         while not self.stopping.is_set():
             if not connection.in_atomic_block:  # (a test runs it inside its transaction)
                 close_old_connections()  # as a request's end does: no connection outlives its age
+            self.housekeeping()
             if self.run_once() == 0:
                 if until_idle:
                     break
@@ -87,6 +103,18 @@ class Worker:
                     self.stopping.wait(1)
                     done += 1
         return done
+
+    def housekeeping(self) -> None:
+        """Run the jobs whose interval has passed (a failure is logged and tried next time)."""
+        for seconds, job in JOBS:
+            now = time.monotonic()
+            if self.jobs_due.get(job, now) > now:
+                continue
+            self.jobs_due[job] = now + seconds
+            try:
+                job()
+            except Exception:
+                log.exception("housekeeping %s failed", job.__qualname__)
 
     def carry_out(self, handler: Handler, keys: list[int]) -> int:
         """Attempt the claimed rows, recording the outcomes as it goes; how many it attempted."""

@@ -26,6 +26,14 @@ class Command(BaseCommand):
             help="smtp://…, smtps://…, anymail+<esp>://…, twilio://…, console:// (empty: none)",
         )
         parser.add_argument("--reply-domain", metavar="DOMAIN", help="email: reply+<token>@DOMAIN")
+        parser.add_argument(
+            "--allowed-origin",
+            dest="allowed_origins",
+            action="append",
+            metavar="ORIGIN",
+            help="form: a site that may post the form with fetch, https://acme.example "
+            "(repeat for more; given once or more, the list is replaced; '' clears it)",
+        )
         state = parser.add_mutually_exclusive_group()
         state.add_argument("--enable", dest="enabled", action="store_true", default=None)
         state.add_argument("--disable", dest="enabled", action="store_false")
@@ -36,8 +44,10 @@ class Command(BaseCommand):
             raise CommandError(f"No organization {options['organization']!r}")
         given = {
             name: UNCHANGED if options[name] is None else options[name]
-            for name in ("sender", "transport", "reply_domain", "enabled")
+            for name in ("sender", "transport", "reply_domain", "allowed_origins", "enabled")
         }
+        if options["allowed_origins"] is not None:
+            given["allowed_origins"] = [o for o in options["allowed_origins"] if o.strip()]
         try:
             channel = channel_configure(organization=organization, kind=options["kind"], **given)
         except DomainError as refused:

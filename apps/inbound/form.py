@@ -1,0 +1,90 @@
+"""Inbound web forms: a website's form posted to `/inbound/form/<token>`, urlencoded (a plain
+HTML form) or JSON (`fetch` from a static site, allowed by the channel's origins: CORS).
+
+The fields are kept as they came (`form_request_body`), less two the server reads:
+`redirect`, where a browser is sent after a plain form's post (303; only to the channel's
+origins or the site that sent the form), and `hp_website`, the honeypot: a field the page
+hides from people, so a filled one marks a bot (answered as a success, stored as spam, no
+message). The contact comes from `email`, `phone` or `phone_number`, and `name`.
+"""
+
+import json
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qsl
+
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+
+from apps.inbound.events import Unparseable
+
+HONEYPOT = "hp_website"
+REDIRECT = "redirect"
+MAX_FIELDS = 100
+
+
+@dataclass(frozen=True)
+class FormSubmission:
+    fields: dict[str, Any]
+    email: str | None
+    phone: str | None
+    name: str | None
+    redirect: str | None
+    spam: bool
+
+    def as_text(self) -> str:
+        """The fields as lines of `name: value`, the message's content."""
+        lines = []
+        for name, value in self.fields.items():
+            shown = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+            lines.append(f"{name}: {shown}")
+        return "\n".join(lines)
+
+
+def parse_form(body: bytes, content_type: str) -> FormSubmission:
+    kind = content_type.split(";", 1)[0].strip().lower()
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        raise Unparseable("the body is not UTF-8") from None
+    if kind == "application/json":
+        try:
+            fields = json.loads(text)
+        except ValueError as error:
+            raise Unparseable(f"the body is not JSON: {error}") from None
+        if not isinstance(fields, dict):
+            raise Unparseable("the body must be a JSON object of the form's fields")
+    else:
+        pairs = parse_qsl(text, keep_blank_values=True)
+        fields = {}
+        for name, value in pairs:
+            if name in fields:  # a field given twice (checkboxes): a list of its values
+                known = fields[name]
+                fields[name] = [*known, value] if isinstance(known, list) else [known, value]
+            else:
+                fields[name] = value
+    if len(fields) > MAX_FIELDS:
+        raise Unparseable(f"a form has at most {MAX_FIELDS} fields")
+    honeypot = fields.pop(HONEYPOT, None)
+    redirect = fields.pop(REDIRECT, None)
+    if redirect is not None and not isinstance(redirect, str):
+        raise Unparseable("redirect must be a URL")
+    email = _text(fields, "email")
+    if email is not None:
+        try:
+            validate_email(email)
+        except ValidationError:
+            raise Unparseable(f"email is not an email address: {email[:100]}") from None
+    return FormSubmission(
+        fields=fields,
+        email=email,
+        phone=_text(fields, "phone") or _text(fields, "phone_number"),
+        name=_text(fields, "name"),
+        redirect=redirect.strip() or None if redirect else None,
+        spam=bool(honeypot),
+    )
+
+
+def _text(fields: dict[str, Any], name: str) -> str | None:
+    value = fields.get(name)
+    return value.strip() or None if isinstance(value, str) else None

@@ -1,0 +1,90 @@
+"""Processing stored events: the outbox handler of `InboundEvent` (hyperrep/outbox), and the
+worker's pruning of old events.
+
+Each attempt processes one event in its own transaction (services.event_process), which
+does nothing for an event processed already: a worker that died between processing and
+recording leaves the next one nothing to redo. An event that fails to process is retried
+with the delivery's backoff; one that cannot be processed ever (a parser's refusal) is
+`failed` with the reason, and the admin can retry it.
+"""
+
+import logging
+from collections.abc import Sequence
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.utils import timezone
+
+from apps.delivery.handlers import backoff
+from apps.inbound import services
+from apps.inbound.events import Unparseable
+from apps.inbound.models import EventStatus, InboundEvent
+from hyperrep.bulk import update_each
+from hyperrep.outbox.claims import Permanent
+
+log = logging.getLogger("hyperrep.inbound")
+PRUNE_BATCH = 1000
+PRUNE_BATCHES = 100  # a run deletes at most this many batches; the next run goes on
+
+
+class InboundProcessing:
+    model = InboundEvent
+
+    def retry_delays(self) -> Sequence[timedelta]:
+        return backoff(settings.DELIVERY_MAX_ATTEMPTS)
+
+    def batch(self, keys: Sequence[int]) -> "EventBatch":
+        return EventBatch(keys)
+
+    def succeeded(self, done: Sequence[tuple[Any, Any]]) -> None:
+        """Each attempt committed its own work."""
+
+    def gave_up(self, failed: Sequence[tuple[Any, str]]) -> None:
+        events = [event for event, _reason in failed if event.status == EventStatus.RECEIVED]
+        for event in events:
+            event.status = EventStatus.FAILED
+        update_each(events, ["status"])
+
+
+class EventBatch:
+    def __init__(self, keys: Sequence[int]) -> None:
+        # Every claimed event, processed or not: an attempt on a processed one is a no-op,
+        # and recording it ends its claim.
+        self.items = list(
+            InboundEvent.objects.unscoped()  # the claim's events, of any organization
+            .filter(pk__in=keys)
+            .only("pk", "attempts", "status")
+            .order_by("received_at", "pk")
+        )
+
+    def __enter__(self) -> "EventBatch":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        pass
+
+    def attempt(self, event: InboundEvent) -> None:
+        try:
+            services.event_process(event.pk)
+        except Unparseable as refused:
+            raise Permanent(refused.detail) from None
+
+
+def prune() -> None:
+    """Delete events older than INBOUND_RETENTION_DAYS (not those still to be processed);
+    their messages stay."""
+    cutoff = timezone.now() - timedelta(days=settings.INBOUND_RETENTION_DAYS)
+    old = (
+        InboundEvent.objects.unscoped()  # retention is the server's, for every organization
+        .filter(received_at__lt=cutoff)
+        .exclude(status=EventStatus.RECEIVED)
+    )
+    deleted = 0
+    for _ in range(PRUNE_BATCHES):
+        keys = list(old.values_list("pk", flat=True)[:PRUNE_BATCH])
+        if not keys:
+            break
+        deleted += InboundEvent.objects.unscoped().filter(pk__in=keys).delete()[0]
+    if deleted:
+        log.info("pruned %s inbound events older than %s", deleted, cutoff.date())
