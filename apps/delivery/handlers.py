@@ -18,6 +18,7 @@ from typing import Any
 
 from cryptography.fernet import InvalidToken
 from django.conf import settings
+from django.core.mail import BadHeaderError
 from django.utils import timezone
 
 from apps.conversations.models import Message, Modality
@@ -99,7 +100,10 @@ class DraftBatch:
         if draft.modality == DraftModality.EMAIL:
             thread = self.threads.get(draft.conversation_id, [])
             email, composed = compose.email(draft, channel, thread)
-            provider_id = transport.send_email(email)
+            try:
+                provider_id = transport.send_email(email)
+            except (BadHeaderError, ValueError) as error:  # a line break in a header
+                raise Permanent(f"the email cannot be written: {error}") from None
             return Delivery(
                 sent_at=timezone.now(),
                 subject=composed.subject,

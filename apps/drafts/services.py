@@ -30,7 +30,7 @@ from apps.drafts.models import (
 from apps.drafts.selectors import channel_is_enabled, conversation_reply_modality
 from apps.organizations.models import Organization
 from hyperrep.bulk import update_each
-from hyperrep.errors import InvalidValue
+from hyperrep.errors import InvalidValue, ValidationFailed
 from hyperrep.outbox.claims import OUTBOX_FIELDS
 
 FOLDER_SLUG_MAX_LENGTH = Conversation._meta.get_field("folder").max_length or 100
@@ -94,6 +94,9 @@ def message_draft_create(
     """A draft that starts a new conversation with the contact it names (found, or created)."""
     _check_flags(autosend_draft=autosend_draft, add_notification=add_notification)
     _check_copies(modality=modality, cc_emails=cc_emails, bcc_emails=bcc_emails)
+    for name, value in (("subject", subject), ("to_user_name", to_user_name)):
+        if value and ("\r" in value or "\n" in value):  # an email header: one line
+            raise ValidationFailed("must be one line", field=name)
     _check_channel(organization=organization, modality=modality)
     now = timezone.now()
     contact = contact_find_or_create(
@@ -305,6 +308,8 @@ def drafts_record_failure(drafts: Sequence[Draft]) -> None:
     """The channel could not deliver these drafts, for good (the outbox keeps the reason).
     Each may be scheduled again (`draft_schedule`). The caller holds the rows locked."""
     for draft in drafts:
+        if draft.status != DraftStatus.SCHEDULED:  # (a sent one fails by a report alone)
+            raise IllegalTransition(f"{draft.status} -> {DraftStatus.FAILED}")
         draft.move_to(DraftStatus.FAILED)
     _save_drafts(drafts, [])
 

@@ -24,7 +24,8 @@ class ChannelForm(forms.ModelForm):
     transport = forms.CharField(
         label="new transport",
         required=False,
-        widget=forms.TextInput(attrs={"size": 70, "autocomplete": "off"}),
+        # Never rendered back, not even after the form is refused: it may hold a password.
+        widget=forms.PasswordInput(attrs={"size": 70, "autocomplete": "off"}, render_value=False),
         help_text="smtp://user:password@mail.example.com:587, smtps://…:465, "
         "anymail+postmark://SERVER_TOKEN@, twilio://ACCOUNT_SID:AUTH_TOKEN@api.twilio.com or "
         "console://. Stored encrypted and never shown again; leave empty to keep the current one.",

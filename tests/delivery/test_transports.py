@@ -84,7 +84,26 @@ def test_a_url_that_cannot_be_used_is_refused_with_the_reason(
         ("twilio://AC1:tok@api.twilio.com", "twilio://AC1:•••@api.twilio.com"),
         ("smtp://relay:25?security=none", "smtp://relay:25?security=none"),
         ("console://", "console://"),
+        # A password with / ? # left as they are is still the password, and hidden.
+        ("smtp://sales:9999/top?se#cret@mail.example:587", "smtp://sales:•••@mail.example:587"),
+        (
+            "anymail+mailgun://key@?sender_domain=mg.acme.example&webhook_signing_key=whsk",
+            "anymail+mailgun://•••@?sender_domain=mg.acme.example&webhook_signing_key=•••",
+        ),
+        ("console://AC1:tok@", "console://AC1:•••@"),
     ],
 )
 def test_secrets_never_show(url: str, shown: str) -> None:
     assert transports.redact(url) == shown
+
+
+def test_a_password_need_not_be_percent_encoded() -> None:
+    smtp = transports.parse("smtp://sales:9999/top?se#cret@mail.example:587", kind="email")
+    assert (smtp.backend.username, smtp.backend.password) == ("sales", "9999/top?se#cret")
+    assert (smtp.backend.host, smtp.backend.port) == ("mail.example", 587)
+
+
+def test_a_refusal_repeats_no_secret() -> None:
+    with pytest.raises(ValidationFailed) as refused:
+        transports.parse("smtp://sales@mail.example:hunter2", kind="email")
+    assert "hunter2" not in refused.value.message

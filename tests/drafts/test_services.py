@@ -54,6 +54,7 @@ LEGAL = {
     ("scheduled", "sent"),
     ("scheduled", "failed"),
     ("failed", "scheduled"),
+    ("sent", "failed"),  # the provider reported it undelivered
 }
 
 

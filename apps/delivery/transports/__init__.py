@@ -14,7 +14,7 @@ Another provider is one more module and one more scheme here.
 
 import ipaddress
 from typing import Any
-from urllib.parse import parse_qsl, unquote, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote, unquote, urlsplit, urlunsplit
 
 from apps.delivery.transports.base import EmailTransport, TextTransport
 from apps.delivery.transports.console import ConsoleTransport
@@ -32,14 +32,37 @@ def _refuse(reason: str) -> ValidationFailed:
     return ValidationFailed(reason, field="transport")
 
 
+# Query settings whose values are secrets (an ESP's webhook_signing_key, api_key, …).
+SECRET_SETTINGS = ("key", "secret", "token", "password")
+
+
+def split_url(url: str) -> Any:
+    """urlsplit, with everything before the host's last `@` taken as the credentials, even
+    where a password holds `/`, `?` or `#` not percent-encoded (which urlsplit would read as
+    the end of the host, leaving the password in the clear)."""
+    scheme, sep, rest = url.strip().partition("://")
+    if sep and "@" in rest:
+        userinfo, _, host = rest.rpartition("@")
+        user, colon, password = userinfo.partition(":")
+        userinfo = quote(unquote(user), safe="") + (
+            colon and ":" + quote(unquote(password), safe="")
+        )
+        rest = f"{userinfo}@{host}"
+    return urlsplit(f"{scheme}{sep}{rest}")
+
+
 def parse(url: str, *, kind: str) -> Any:
     """The transport a channel of `kind` (email, text) sends through; ValidationFailed with
-    the reason when the URL is not one it can use."""
+    the reason when the URL is not one it can use. No reason repeats a part of the URL that
+    may be a secret."""
     try:
-        parts = urlsplit(url.strip())
+        parts = split_url(url)
         port = parts.port
-    except ValueError as error:
-        raise _refuse(f"cannot be parsed: {error}") from None
+    except ValueError:
+        raise _refuse(
+            "cannot be parsed: the host or port is not valid"
+            " (percent-encode / ? # @ : in a password)"
+        ) from None
     scheme = parts.scheme.lower()
     if scheme == "console":
         return ConsoleTransport()
@@ -110,14 +133,22 @@ def _is_loopback(host: str) -> bool:
 def redact(url: str) -> str:
     """The URL as the admin shows it: every secret replaced (SMTP's password, an ESP's
     credential, Twilio's auth token); the user or account stays, to tell channels apart."""
-    url = url.strip()
-    parts = urlsplit(url)
+    parts = split_url(url)
     scheme = parts.scheme.lower()
+    query = "&".join(
+        f"{quote(name)}="
+        + (HIDDEN if any(word in name.lower() for word in SECRET_SETTINGS) else quote(value))
+        for name, value in parse_qsl(parts.query, keep_blank_values=True)
+    )
+    if not (parts.username or parts.password) and query == parts.query:
+        return url.strip()  # (urlunsplit would write console:// as console:)
+    parts = parts._replace(query=query)
     if not (parts.username or parts.password):
-        return url
+        return urlunsplit(parts)
     host = parts.netloc.rsplit("@", 1)[1]
     if scheme.startswith("anymail+"):
         userinfo = HIDDEN
     else:
-        userinfo = f"{parts.username}:{HIDDEN}" if parts.password else (parts.username or "")
+        user = unquote(parts.username or "")
+        userinfo = f"{user}:{HIDDEN}" if parts.password else user
     return urlunsplit(parts._replace(netloc=f"{userinfo}@{host}"))
