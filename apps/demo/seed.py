@@ -10,6 +10,7 @@ per-contact summaries stay in memory.
 import json
 import math
 import random
+import secrets
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -219,17 +220,23 @@ class _Seeder:
         self.organization = Organization.objects.create(name=self.name)
         self.org_pk = self.organization.pk
         # Email and text through the console transport (the log), and a form channel: drafts
-        # of both kinds go out against a fresh `make run`, and the whole loop shows.
+        # of both kinds go out against a fresh `make run`, and the whole loop shows. The text
+        # channel's console transport has Twilio credentials of its own, whose auth token
+        # signs the inbound texts `make run` shows how to send.
         senders: dict[str, str] = {
             ChannelKind.EMAIL: f"{self.name} <sales@{self.slug}.example>",
             ChannelKind.TEXT: "+15550100200",
+        }
+        transports: dict[str, str] = {
+            ChannelKind.EMAIL: "console://",
+            ChannelKind.TEXT: f"console://AC{secrets.token_hex(16)}:{secrets.token_hex(16)}@",
         }
         for kind in ChannelKind.values:
             channel_configure(
                 organization=self.organization,
                 kind=kind,
                 sender=senders.get(kind, ""),
-                transport="console://" if kind in senders else "",
+                transport=transports.get(kind, ""),
                 reply_domain=f"reply.{self.slug}.example" if kind == ChannelKind.EMAIL else "",
                 enabled=True,
             )

@@ -1,16 +1,82 @@
 from typing import Any
 
+from django.conf import settings
 from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 
+from apps.inbound.form import snippet
 from apps.inbound.models import EventStatus, InboundEvent
+from apps.organizations.models import Channel, ChannelKind
 from hyperrep.tenancy.admin import TenantAdmin
 
 SHOWN_BYTES = 20_000
+RECENT_EVENTS = 20
+
+
+def inbound_addresses(channel: Channel) -> str:
+    """Where a channel receives, for its admin page: the routes under PUBLIC_URL, and for a
+    form channel the HTML to paste into a page."""
+    base = settings.PUBLIC_URL or "https://<this server>"
+    token = channel.inbound_token
+    if channel.kind == ChannelKind.EMAIL:
+        return format_html(
+            "Raw email: <code>POST {}/inbound/email/{}</code> (message/rfc822)<br>"
+            "An ESP's inbound webhook: <code>{}/inbound/email/{}/&lt;esp&gt;</code><br>"
+            "An MTA's pipe: <code>manage.py ingest_email --channel {}</code>",
+            base,
+            token,
+            base,
+            token,
+            token,
+        )
+    if channel.kind == ChannelKind.TEXT:
+        return format_html(
+            "Twilio's incoming-message webhook: <code>{}/inbound/text/{}</code><br>"
+            "Status callbacks of the texts it sends: <code>{}/inbound/text/{}/status</code>",
+            base,
+            token,
+            base,
+            token,
+        )
+    return format_html(
+        "<code>POST {}/inbound/form/{}</code>; a form to paste into a page:"
+        "<pre style='white-space: pre-wrap'>{}</pre>",
+        base,
+        token,
+        snippet(f"{base}/inbound/form/{token}"),
+    )
+
+
+def recent_events(channel: Channel) -> str:
+    events = (
+        InboundEvent.objects.for_org(channel.organization_id)
+        .filter(channel=channel)
+        .order_by("-received_at", "-id")[:RECENT_EVENTS]
+    )
+    rows = format_html_join(
+        "",
+        '<tr><td><a href="{}">{}</a></td><td>{}</td><td>{}</td><td>{}</td></tr>',
+        (
+            (
+                reverse("admin:inbound_inboundevent_change", args=[event.pk]),
+                f"{event.received_at:%Y-%m-%d %H:%M:%S}",
+                event.source,
+                event.status,
+                event.last_error or "",
+            )
+            for event in events
+        ),
+    )
+    if not rows:
+        return "None yet."
+    head = format_html_join(
+        "", "<th>{}</th>", ((name,) for name in ("received", "source", "status", "error"))
+    )
+    return format_html("<table><tr>{}</tr>{}</table>", head, rows)
 
 
 @admin.register(InboundEvent)

@@ -88,3 +88,22 @@ def parse_form(body: bytes, content_type: str) -> FormSubmission:
 def _text(fields: dict[str, Any], name: str) -> str | None:
     value = fields.get(name)
     return value.strip() or None if isinstance(value, str) else None
+
+
+SNIPPET = """<form action="{action}" method="post">
+  <input name="name" placeholder="Your name" required>
+  <input name="email" type="email" placeholder="Email">
+  <input name="phone" type="tel" placeholder="Phone">
+  <textarea name="message" placeholder="How can we help?"></textarea>
+  <!-- The honeypot: hidden from people, filled by bots. Keep it empty and hidden. -->
+  <input name="hp_website" tabindex="-1" autocomplete="off" aria-hidden="true"
+         style="position:absolute;left:-10000px">
+  <!-- Where the browser goes after sending: a page of this site. -->
+  <input type="hidden" name="redirect" value="/thanks.html">
+  <button type="submit">Send</button>
+</form>"""
+
+
+def snippet(action: str) -> str:
+    """The HTML of a form that posts to `action`, to paste into a page."""
+    return SNIPPET.format(action=action)

@@ -38,7 +38,9 @@ class InboundProcessing:
         return EventBatch(keys)
 
     def succeeded(self, done: Sequence[tuple[Any, Any]]) -> None:
-        """Each attempt committed its own work."""
+        """Each attempt committed its own work; an ignored event keeps why."""
+        for event, ignored_because in done:
+            event.last_error = ignored_because
 
     def gave_up(self, failed: Sequence[tuple[Any, str]]) -> None:
         events = [event for event, _reason in failed if event.status == EventStatus.RECEIVED]
@@ -64,9 +66,9 @@ class EventBatch:
     def __exit__(self, *exc: object) -> None:
         pass
 
-    def attempt(self, event: InboundEvent) -> None:
+    def attempt(self, event: InboundEvent) -> str | None:
         try:
-            services.event_process(event.pk)
+            return services.event_process(event.pk)
         except Unparseable as refused:
             raise Permanent(refused.detail) from None
 

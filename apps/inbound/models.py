@@ -50,7 +50,7 @@ class InboundEvent(TenantModel, OutboxItem):
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["channel", "provider_message_id"],
+                fields=["organization", "channel", "provider_message_id"],
                 condition=models.Q(provider_message_id__isnull=False),
                 name="inbound_event_once",
             )

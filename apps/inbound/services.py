@@ -37,19 +37,20 @@ UNKNOWN_SID_ATTEMPTS = 4
 
 
 @transaction.atomic
-def event_process(event_pk: int) -> None:
+def event_process(event_pk: int) -> str | None:
     """Process the event (locked for it) unless that is done already: a worker that died
-    after processing, before recording, leaves the next one nothing to do."""
+    after processing, before recording, leaves the next one nothing to do. Returns why an
+    event was ignored (the outbox records it as the event's `last_error`)."""
     event = (
         InboundEvent.objects.unscoped()  # the worker serves every organization
         .select_for_update()
         .select_related("channel", "organization")
         .get(pk=event_pk)
     )
-    if event.status != EventStatus.RECEIVED:
-        return
-    PROCESSORS[event.source](event)
-    event.save(update_fields=["status", "message", "last_error"])
+    if event.status == EventStatus.RECEIVED:
+        PROCESSORS[event.source](event)
+        event.save(update_fields=["status", "message", "last_error"])
+    return event.last_error if event.status == EventStatus.IGNORED else None
 
 
 def body_of(event: InboundEvent) -> bytes:

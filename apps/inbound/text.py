@@ -19,6 +19,7 @@ from urllib.parse import unquote, urlsplit, urlunsplit
 
 from cryptography.fernet import InvalidToken
 
+from apps.delivery import transports
 from apps.inbound.events import Unparseable
 from apps.organizations.models import Channel
 from hyperrep import phones
@@ -55,7 +56,7 @@ def auth_token(channel: Channel) -> str | None:
     except InvalidToken:
         log.error("channel %s: its transport cannot be decrypted", channel.pk)
         return None
-    parts = urlsplit(url)
+    parts = transports.split_url(url)
     if parts.scheme.lower() not in ("twilio", "twilio+http", "console"):
         return None
     return unquote(parts.password) if parts.password else None

@@ -9,8 +9,14 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
 from apps.drafts.models import MessageDraft, ResponseDraft
+from apps.inbound.admin import inbound_addresses, recent_events
 from apps.organizations.models import Channel, ChannelKind, Organization
-from apps.organizations.services import channel_reply_domain, channel_sender, channel_transport
+from apps.organizations.services import (
+    channel_allowed_origins,
+    channel_reply_domain,
+    channel_sender,
+    channel_transport,
+)
 from hyperrep.errors import ValidationFailed
 from hyperrep.tenancy.admin import TenantAdmin, TenantInline
 
@@ -31,10 +37,21 @@ class ChannelForm(forms.ModelForm):
         "console://. Stored encrypted and never shown again; leave empty to keep the current one.",
     )
     remove_transport = forms.BooleanField(required=False, help_text="Stop sending from it.")
+    origins = forms.CharField(
+        label="allowed origins",
+        required=False,
+        widget=forms.TextInput(attrs={"size": 70}),
+        help_text="Form: the sites whose pages post the form with fetch (CORS) and that its "
+        "redirect may lead to, such as https://acme.example; several separated by spaces.",
+    )
 
     class Meta:
         model = Channel
         fields = ["kind", "enabled", "sender", "reply_domain"]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["origins"].initial = " ".join(self.instance.allowed_origins or [])
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
@@ -47,6 +64,10 @@ class ChannelForm(forms.ModelForm):
             data["reply_domain"] = channel_reply_domain(kind, data.get("reply_domain") or "")
         except ValidationFailed as invalid:
             self.add_error("reply_domain", invalid.message)
+        try:
+            self.instance.allowed_origins = channel_allowed_origins(kind, data.get("origins") or "")
+        except ValidationFailed as invalid:
+            self.add_error("origins", invalid.message)
         if data.get("remove_transport"):
             self.instance.set_transport("", shown="")
         elif data.get("transport"):
@@ -69,7 +90,15 @@ class ChannelInline(TenantInline):
 
     model = Channel
     form = ChannelForm
-    fields = ("kind", "enabled", "sender", "transport_shown", "transport", "reply_domain")
+    fields = (
+        "kind",
+        "enabled",
+        "sender",
+        "transport_shown",
+        "transport",
+        "reply_domain",
+        "origins",
+    )
     readonly_fields = ("transport_shown",)
     max_num = len(ChannelKind.choices)
 
@@ -112,11 +141,29 @@ class ChannelAdmin(TenantAdmin):
         "transport",
         "remove_transport",
         "reply_domain",
+        "origins",
         "inbound_token",
+        "inbound",
         "updated_at",
         "recent_deliveries",
+        "recent_inbound",
     )
-    readonly_fields = ("transport_shown", "inbound_token", "updated_at", "recent_deliveries")
+    readonly_fields = (
+        "transport_shown",
+        "inbound_token",
+        "inbound",
+        "updated_at",
+        "recent_deliveries",
+        "recent_inbound",
+    )
+
+    @admin.display(description="receives at")
+    def inbound(self, channel: Channel) -> str:
+        return inbound_addresses(channel) if channel.pk is not None else "-"
+
+    @admin.display(description="recent inbound events")
+    def recent_inbound(self, channel: Channel) -> str:
+        return recent_events(channel) if channel.pk is not None else "-"
 
     @admin.display(description="recent deliveries and failures")
     def recent_deliveries(self, channel: Channel) -> str:

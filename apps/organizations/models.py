@@ -32,7 +32,8 @@ class ChannelKind(models.TextChoices):
 
 
 def mint_inbound_token() -> str:
-    return secrets.token_urlsafe(24)  # 192 bits
+    # 192 bits, in hex: never starts with "-", which a command line would take for an option.
+    return secrets.token_hex(24)
 
 
 class Channel(TenantModel):

@@ -97,7 +97,13 @@ def test_seed_demo_prints_its_key_last_and_seeds_once(tmp_path: Path) -> None:
     data = Api(key).get(f"/organizations/{organization.public_id}/contacts").json()["data"]
     assert len(data) == 30
     again = run("seed_demo", "--key-file", str(key_file)).strip().splitlines()
-    assert again == [f"{organization.name} ({organization.public_id}) is seeded", key]
+    assert again[0] == f"{organization.name} ({organization.public_id}) is seeded"
+    assert [line.split(":")[0] for line in again[1:-1]] == [
+        "inbound email",
+        "inbound form",
+        "inbound text",
+    ]
+    assert again[-1] == key
     assert Organization.objects.count() == 1
 
     key_file.write_text("hrk_stale\n")  # a key that no longer works: seed again

@@ -1,4 +1,5 @@
 import io
+import re
 from decimal import Decimal
 
 import pytest
@@ -178,7 +179,10 @@ def test_its_channels_send_to_the_console_and_a_message_draft_goes_through(
     organization, key = demo
     channels = {c.kind: c for c in Channel.objects.for_org(organization).filter(enabled=True)}
     assert set(channels) == {"email", "text", "form"}
-    assert channels["email"].transport_url() == channels["text"].transport_url() == "console://"
+    assert channels["email"].transport_url() == "console://"
+    # The text channel's console transport carries Twilio credentials: its inbound texts are
+    # signed with them.
+    assert re.fullmatch(r"console://AC[0-9a-f]{32}:[0-9a-f]{32}@", channels["text"].transport_url())
     assert channels["email"].sender == '"Acme Roofing (demo)" <sales@acmeroofingdemo.example>'
     assert channels["email"].reply_domain == "reply.acmeroofingdemo.example"
     assert not channels["form"].has_transport
@@ -241,3 +245,17 @@ def test_a_call_is_told_by_whoever_placed_it(demo: tuple[Organization, str]) -> 
     assert not calls.filter(
         direction=Direction.SENT, call_transcript__contains="Voicemail"
     ).exists()
+
+
+def test_it_prints_where_its_channels_receive() -> None:
+    out = io.StringIO()
+    call_command("seed_demo", "--messages", "0", stdout=out, stderr=io.StringIO())
+    organization = Organization.objects.get()
+    tokens = {c.kind: c.inbound_token for c in Channel.objects.for_org(organization)}
+    lines = out.getvalue().splitlines()
+    auth = Channel.objects.for_org(organization).get(kind="text").transport_url()[45:77]
+    assert lines[1:4] == [
+        f"inbound email: /inbound/email/{tokens['email']}",
+        f"inbound form: /inbound/form/{tokens['form']}",
+        f"inbound text: /inbound/text/{tokens['text']} (Twilio auth token {auth})",
+    ]

@@ -3,6 +3,7 @@ from typing import Any
 import pytest
 from django.test import Client
 
+from apps.conversations.models import Message
 from apps.inbound.models import InboundEvent
 from apps.organizations.models import Channel, ChannelKind, Organization
 from apps.organizations.services import channel_configure
@@ -49,3 +50,10 @@ def process() -> None:
 
 def only_event(**filters: Any) -> InboundEvent:
     return InboundEvent.objects.unscoped().filter(**filters).get()
+
+
+def received(**filters: Any) -> Message:
+    """The message the one event became."""
+    message = only_event(**filters).message
+    assert message is not None
+    return message

@@ -1,6 +1,7 @@
 """Inbound texts from Twilio: the signature, threading by number, dedupe, status callbacks."""
 
 from datetime import timedelta
+from typing import Any
 from urllib.parse import urlencode
 
 import pytest
@@ -8,7 +9,7 @@ from django.test import Client
 from django.utils import timezone
 
 from apps.conversations.models import Direction, Message, Modality
-from apps.drafts.models import DraftStatus
+from apps.drafts.models import DraftStatus, ResponseDraft
 from apps.inbound.models import EventStatus, InboundEvent
 from apps.inbound.text import signature, signature_is_valid
 from apps.organizations.models import Channel, Organization
@@ -18,7 +19,7 @@ from tests.factories import (
     MessageFactory,
     ResponseDraftFactory,
 )
-from tests.inbound.conftest import AUTH_TOKEN, only_event, process
+from tests.inbound.conftest import AUTH_TOKEN, only_event, process, received
 
 pytestmark = pytest.mark.django_db
 
@@ -78,8 +79,8 @@ def send(
     path: str = "",
     signed_url: str | None = None,
     token: str = AUTH_TOKEN,
-    **extra: str,
-) -> object:
+    **extra: Any,
+) -> Any:
     route = f"/inbound/text/{channel.inbound_token}{path}"
     url = signed_url or f"http://testserver{route}"
     return client.post(
@@ -99,7 +100,7 @@ def test_a_signed_text_becomes_a_received_message(
     assert response["Content-Type"].startswith("text/xml")
     assert response.content.decode() == '<?xml version="1.0" encoding="UTF-8"?><Response/>'
     process()
-    message = only_event().message
+    message = received()
     assert (message.direction, message.modality) == (Direction.RECEIVED, Modality.TEXT)
     assert message.content == "Is Tuesday OK?"
     assert message.conversation.contact.phone_e164 == "+15135550111"
@@ -130,9 +131,9 @@ def test_a_bad_signature_is_403_and_nothing_is_stored(
 
 
 def test_behind_a_proxy_public_url_is_what_is_signed(
-    client: Client, channels: dict[str, Channel], settings: object
+    client: Client, channels: dict[str, Channel], settings: Any
 ) -> None:
-    settings.PUBLIC_URL = "https://crm.acme.example"  # type: ignore[attr-defined]
+    settings.PUBLIC_URL = "https://crm.acme.example"
     route = f"/inbound/text/{channels['text'].inbound_token}"
     # The proxy reached this server as http://10.0.0.5:8000; Twilio signed the public URL.
     as_seen = send(client, channels["text"], text_fields(), signed_url=f"http://testserver{route}")
@@ -166,7 +167,7 @@ def test_a_text_joins_the_contacts_recent_text_conversation(
     )
     send(client, channels["text"], text_fields())
     process()
-    assert only_event().message.conversation == recent
+    assert received().conversation == recent
 
 
 @pytest.mark.parametrize(
@@ -191,7 +192,7 @@ def test_otherwise_a_text_starts_a_new_conversation(
     )
     send(client, channels["text"], text_fields())
     process()
-    message = only_event().message
+    message = received()
     assert message.conversation != older
     assert message.conversation.contact == contact
 
@@ -206,7 +207,7 @@ def test_a_text_from_no_number_is_400_and_kept(
 
 
 @pytest.fixture
-def sent_text(organization: Organization) -> object:
+def sent_text(organization: Organization) -> Any:
     return ResponseDraftFactory.create(
         organization=organization,
         modality="text",
@@ -216,33 +217,33 @@ def sent_text(organization: Organization) -> object:
     )
 
 
-def status(client: Client, channel: Channel, value: str, **more: str) -> object:
+def status(client: Client, channel: Channel, value: str, **more: str) -> Any:
     fields = {"MessageSid": SID, "MessageStatus": value, **more}
     return send(client, channel, fields, path="/status")
 
 
 def test_undelivered_makes_the_sent_draft_failed(
-    client: Client, channels: dict[str, Channel], sent_text: object
+    client: Client, channels: dict[str, Channel], sent_text: ResponseDraft
 ) -> None:
     assert status(client, channels["text"], "sent").status_code == 204
     assert status(client, channels["text"], "undelivered", ErrorCode="30003").status_code == 204
     process()
-    sent_text.refresh_from_db()  # type: ignore[attr-defined]
-    assert sent_text.status == DraftStatus.FAILED  # type: ignore[attr-defined]
-    assert sent_text.failure_reason == "Twilio: undelivered (error 30003)"  # type: ignore[attr-defined]
-    assert sent_text.delivery_status == "undelivered"  # type: ignore[attr-defined]
+    sent_text.refresh_from_db()
+    assert sent_text.status == DraftStatus.FAILED
+    assert sent_text.failure_reason == "Twilio: undelivered (error 30003)"
+    assert sent_text.delivery_status == "undelivered"
 
 
 def test_delivered_is_recorded_and_a_late_sent_does_not_undo_it(
-    client: Client, channels: dict[str, Channel], sent_text: object
+    client: Client, channels: dict[str, Channel], sent_text: ResponseDraft
 ) -> None:
     status(client, channels["text"], "delivered")
     process()
     status(client, channels["text"], "sent")
     process()
-    sent_text.refresh_from_db()  # type: ignore[attr-defined]
-    assert sent_text.status == DraftStatus.SENT  # type: ignore[attr-defined]
-    assert sent_text.delivery_status == "delivered"  # type: ignore[attr-defined]
+    sent_text.refresh_from_db()
+    assert sent_text.status == DraftStatus.SENT
+    assert sent_text.delivery_status == "delivered"
 
 
 def test_a_callback_before_the_send_is_recorded_is_retried(

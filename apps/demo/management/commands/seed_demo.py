@@ -5,7 +5,9 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from apps.demo.seed import Size, seed_demo
+from apps.inbound.text import auth_token
 from apps.keys.services import KeyRejected, api_key_authenticate
+from apps.organizations.models import Channel, ChannelKind, Organization
 
 
 class Command(BaseCommand):
@@ -49,6 +51,7 @@ class Command(BaseCommand):
                 organization = key.organizations.filter(is_active=True).first()
                 if organization is not None:
                     self.stdout.write(f"{organization.name} ({organization.public_id}) is seeded")
+                    self.inbound(organization)
                     self.stdout.write(plaintext)
                     return
         counts = {
@@ -74,4 +77,13 @@ class Command(BaseCommand):
             f"Seeded {organization.name} ({organization.public_id}): {counts['messages']:,} "
             f"messages in {time.monotonic() - started:.1f} s"
         )
+        self.inbound(organization)
         self.stdout.write(plaintext)
+
+    def inbound(self, organization: Organization) -> None:
+        """Where the organization's channels receive (and the text channel's auth token, to
+        sign a webhook with as Twilio would)."""
+        for channel in Channel.objects.for_org(organization).filter(enabled=True).order_by("kind"):
+            line = f"inbound {channel.kind}: /inbound/{channel.kind}/{channel.inbound_token}"
+            token = auth_token(channel) if channel.kind == ChannelKind.TEXT else None
+            self.stdout.write(line + (f" (Twilio auth token {token})" if token else ""))
