@@ -5,6 +5,7 @@ from django.utils import timezone
 
 from apps.conversations.models import Message
 from apps.organizations.models import Channel
+from hyperrep.jsonb import JSONField
 from hyperrep.outbox.models import OutboxItem
 from hyperrep.tenancy.models import TenantModel
 
@@ -37,7 +38,7 @@ class InboundEvent(TenantModel, OutboxItem):
     esp = models.CharField(max_length=32, blank=True)
     received_at = models.DateTimeField(default=timezone.now)
     content_type = models.CharField(max_length=255, blank=True)
-    headers = models.JSONField(default=dict, blank=True)
+    headers = JSONField(default=dict, blank=True)
     body = models.BinaryField()
     provider_message_id = models.CharField(max_length=998, null=True, blank=True)
     status = models.CharField(

@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from hyperrep import ids
 from hyperrep.crypto import fernet
+from hyperrep.jsonb import JSONField
 from hyperrep.tenancy.models import TenantModel
 
 
@@ -66,7 +67,7 @@ class Channel(TenantModel):
         help_text="Email: replies go to reply+<token>@ this domain, which names the conversation.",
     )
     inbound_token = models.CharField(max_length=64, unique=True, default=mint_inbound_token)
-    allowed_origins = models.JSONField(
+    allowed_origins = JSONField(
         default=list,
         blank=True,
         help_text="Form: the sites (https://acme.example) whose pages may post the form with "
