@@ -26,7 +26,7 @@ run: install
 	echo "Try: curl -H \"X-API-KEY: $$key\" \"http://127.0.0.1:8000/api/v2/organizations/$$org/contacts?limit=5\""; \
 	echo "API reference: http://127.0.0.1:8000/api/docs  Admin: http://127.0.0.1:8000/admin/ (make an account with: make manage cmd=createsuperuser)"; \
 	grep '^inbound' var/demo-seed.out | sed 's|: /inbound|: http://127.0.0.1:8000/inbound|'; \
-	echo "Send one in: docs/inbound.md (an email: make manage cmd='ingest_email --channel <email token>' < message.eml)"
+	echo "Send one in: docs/inbound.md (an email: make manage cmd='ingest_email --channel=<email token>' < docs/examples/message.eml)"
 	@DEBUG=1 SECRET_KEY=$${SECRET_KEY:-$(DEV_SECRET_KEY)} $(PY) manage.py worker & worker=$$!; \
 	trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
 	DEBUG=1 SECRET_KEY=$${SECRET_KEY:-$(DEV_SECRET_KEY)} $(PY) manage.py runserver 127.0.0.1:8000

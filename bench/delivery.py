@@ -34,7 +34,6 @@ import subprocess
 import sys
 import threading
 import time
-from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -195,24 +194,10 @@ def latency(organization: Any, api_key: str, sink: Sink, drafts: int) -> list[fl
 def profile(organization: Any, sink: Sink) -> dict[str, float]:
     """One worker in this process over PROFILED due drafts: milliseconds per draft in SQL
     (by statement kind), in the SMTP conversation, and in all."""
-    from django.db import connection
-
     from apps.delivery.transports.smtp import SMTPTransport
     from hyperrep.outbox.worker import Worker
 
     due_drafts(organization, PROFILED)
-    sql: dict[str, float] = defaultdict(float)
-    statements: dict[str, int] = defaultdict(int)
-
-    def timed(execute: Any, query: str, params: Any, many: bool, context: Any) -> Any:
-        began = time.perf_counter()
-        try:
-            return execute(query, params, many, context)
-        finally:
-            kind = query.lstrip().split(None, 1)[0].upper()
-            sql[kind] += time.perf_counter() - began
-            statements[kind] += 1
-
     smtp_seconds = 0.0
     original = SMTPTransport.send_email
 
@@ -226,17 +211,14 @@ def profile(organization: Any, sink: Sink) -> dict[str, float]:
 
     SMTPTransport.send_email = send_email  # type: ignore[method-assign]
     try:
-        with connection.execute_wrapper(timed):
+        with harness.SQLTimes() as sql:
             began = time.perf_counter()
             Worker(batch=20).run(until_idle=True)
             total = time.perf_counter() - began
     finally:
         SMTPTransport.send_email = original  # type: ignore[method-assign]
     per = 1000 / PROFILED
-    result = {
-        f"SQL {kind} ({statements[kind] / PROFILED:.1f} a draft)": t * per
-        for kind, t in sql.items()
-    }
+    result = sql.per(PROFILED, "a draft")
     result["SMTP conversation"] = smtp_seconds * per
     result["all"] = total * per
     return result

@@ -287,3 +287,38 @@ def machine() -> str:
 def git(*args: str) -> str:
     command = ["git", "-C", str(ROOT), *args]  # fixed arguments, no shell
     return subprocess.run(command, capture_output=True, text=True).stdout.strip()  # noqa: S603
+
+
+class SQLTimes:
+    """While entered, every SQL statement of this thread's connection timed, round trip
+    included, by its kind (SELECT, UPDATE, …)."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+        self.count: dict[str, int] = {}
+
+    def _timed(self, execute: Any, query: str, params: Any, many: bool, context: Any) -> Any:
+        began = time.perf_counter()
+        try:
+            return execute(query, params, many, context)
+        finally:
+            kind = query.lstrip().split(None, 1)[0].upper()
+            self.seconds[kind] = self.seconds.get(kind, 0.0) + time.perf_counter() - began
+            self.count[kind] = self.count.get(kind, 0) + 1
+
+    def __enter__(self) -> "SQLTimes":
+        from django.db import connection
+
+        self._wrapper = connection.execute_wrapper(self._timed)
+        self._wrapper.__enter__()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self._wrapper.__exit__(*exc)
+
+    def per(self, items: int, item: str) -> dict[str, float]:
+        """Milliseconds an item by kind, the heaviest first: `SQL UPDATE (0.2 a draft)`."""
+        return {
+            f"SQL {kind} ({self.count[kind] / items:.1f} {item})": seconds * 1000 / items
+            for kind, seconds in sorted(self.seconds.items(), key=lambda pair: -pair[1])
+        }

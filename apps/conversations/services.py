@@ -32,7 +32,7 @@ class Microseconds(Func):
         )
 
 
-def conversations_touch(conversations: QuerySet[Conversation]) -> None:
+def conversations_touch(conversations: QuerySet[Conversation], *, unread: bool = False) -> None:
     """Recompute, in one UPDATE, the columns a conversation derives from its messages
     (models.Conversation): `last_activity_at` and the first inbound message, its modality
     and the time to the first response (the analytics definitions). Every path that writes
@@ -71,4 +71,5 @@ def conversations_touch(conversations: QuerySet[Conversation]) -> None:
         response_time_us=Microseconds(
             ExpressionWrapper(first_response_at - first_inbound_at, output_field=DurationField())
         ),
+        **({"is_read": False} if unread else {}),
     )

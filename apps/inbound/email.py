@@ -28,6 +28,7 @@ from typing import Any
 from apps.inbound.events import Unparseable
 
 MESSAGE_ID = re.compile(r"<[^<>\s]+>")
+BARE_MESSAGE_ID = re.compile(r"[^<>\s@]+@[^<>\s@]+")
 # The longest Message-ID kept (RFC 5322's line limit, and the columns'); a longer one is
 # treated as missing.
 MESSAGE_ID_MAX = 998
@@ -83,26 +84,25 @@ class InboundEmail:
         for address in self.recipients:
             match = REPLY_ADDRESS.match(address)
             if match and (reply_domain is None or match[2].lower() == reply_domain.lower()):
-                tokens.append(match[1])
+                tokens.append(match[1].lower())  # minted lower-case; servers may fold case
         return tokens
+
+
+def check_email(raw: bytes) -> str | None:
+    """What an inbound route checks before storing: that these bytes are a message the
+    worker can take (its headers alone, read; Unparseable with the reason otherwise). Its
+    Message-ID, the dedupe key."""
+    message = _read(raw, headers_only=True)
+    _sender(message)
+    found = _message_ids(_header(message, "message-id"))
+    return found[0] if found else None
 
 
 def parse_email(raw: bytes) -> InboundEmail:
     """The message in these bytes; Unparseable with the reason when it is not one."""
-    if not raw.strip():
-        raise Unparseable("the body is empty: send one raw RFC 5322 message")
-    # A byte order mark or blank lines before the headers (a file saved on Windows, a pipe).
-    message = BytesParser(policy=policy.default).parsebytes(raw.lstrip(b"\xef\xbb\xbf\r\n"))
-    if not any(_header(message, name) for name in ("from", "to", "subject", "message-id")):
-        raise Unparseable("the body is not an RFC 5322 message: it has no From, To or Subject")
+    message = _read(raw, headers_only=False)
+    name, address = _sender(message)
     bounce = _bounce(message)
-    senders = _addresses(message, "from") or _addresses(message, "sender")
-    if not senders and bounce is None:
-        given = _raw_header(message, "from")
-        if given:
-            raise Unparseable(f"the From address is not valid: {given}")
-        raise Unparseable("the message has no From address")
-    name, address = senders[0] if senders else ("", "")
     message_id = _message_ids(_header(message, "message-id"))
     answers = _message_ids(_header(message, "in-reply-to"))
     answers += [
@@ -119,6 +119,39 @@ def parse_email(raw: bytes) -> InboundEmail:
         content=_content(message),
         attachments=sum(1 for _ in message.iter_attachments()) if message.is_multipart() else 0,
         bounce=bounce,
+    )
+
+
+def _read(raw: bytes, *, headers_only: bool) -> EmailMessage:
+    if not raw.strip():
+        raise Unparseable("the body is empty: send one raw RFC 5322 message")
+    # A byte order mark or blank lines before the headers (a file saved on Windows, a pipe).
+    raw = raw.lstrip(b"\xef\xbb\xbf\r\n")
+    parser = BytesParser(_class=EmailMessage, policy=policy.default)
+    message = parser.parsebytes(raw, headersonly=headers_only)
+    if not any(_header(message, name) for name in ("from", "to", "subject", "message-id")):
+        raise Unparseable("the body is not an RFC 5322 message: it has no From, To or Subject")
+    return message
+
+
+def _sender(message: Message) -> tuple[str, str]:
+    """(display name, address) of its sender; a bounce needs none."""
+    senders = _addresses(message, "from") or _addresses(message, "sender")
+    if senders:
+        return senders[0]
+    if not _is_report(message):
+        given = _raw_header(message, "from")
+        if given:
+            raise Unparseable(f"the From address is not valid: {given}")
+        raise Unparseable("the message has no From address")
+    return "", ""
+
+
+def _is_report(message: Message) -> bool:
+    """Whether it is a delivery status notification (RFC 3464)."""
+    return (
+        message.get_content_type() == "multipart/report"
+        and str(message.get_param("report-type") or "").lower() == "delivery-status"
     )
 
 
@@ -173,7 +206,12 @@ def _written_whole(address: str, written: str) -> bool:
 
 
 def _message_ids(value: str) -> list[str]:
-    return [m for m in MESSAGE_ID.findall(value) if len(m) <= MESSAGE_ID_MAX]
+    """The `<id>`s in the header; a lone id written without its angle brackets (some
+    clients do) is taken as one."""
+    found = MESSAGE_ID.findall(value)
+    if not found and BARE_MESSAGE_ID.fullmatch(value.strip()):
+        found = [f"<{value.strip()}>"]
+    return [m for m in found if len(m) <= MESSAGE_ID_MAX]
 
 
 def _clean(text: str) -> str:
@@ -223,9 +261,7 @@ def _content(message: Message) -> str | None:
 def _bounce(message: Message) -> Bounce | None:
     """A delivery status notification (RFC 3464, multipart/report): the Message-ID of the
     email it reports on and the reason; None for any other message."""
-    if message.get_content_type() != "multipart/report":
-        return None
-    if str(message.get_param("report-type") or "").lower() != "delivery-status":
+    if not _is_report(message):
         return None
     reason, failed, message_id = "", False, None
     for part in message.walk():

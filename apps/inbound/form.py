@@ -5,7 +5,9 @@ The fields are kept as they came (`form_request_body`), less two the server read
 `redirect`, where a browser is sent after a plain form's post (303; only to the channel's
 origins or the site that sent the form), and `hp_website`, the honeypot: a field the page
 hides from people, so a filled one marks a bot (answered as a success, stored as spam, no
-message). The contact comes from `email`, `phone` or `phone_number`, and `name`.
+message). The contact comes from `email`, `phone` or `phone_number`, and `name`: a name is
+cut to what a contact holds, a phone that is not a number stays a field only. NUL
+characters, which no database stores, are dropped everywhere.
 """
 
 import json
@@ -17,10 +19,13 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 
 from apps.inbound.events import Unparseable
+from hyperrep import phones
 
 HONEYPOT = "hp_website"
 REDIRECT = "redirect"
 MAX_FIELDS = 100
+NAME_MAX = 255  # the contact's columns
+EMAIL_MAX = 254
 
 
 @dataclass(frozen=True)
@@ -42,11 +47,19 @@ class FormSubmission:
 
 
 def parse_form(body: bytes, content_type: str) -> FormSubmission:
-    kind = content_type.split(";", 1)[0].strip().lower()
+    kind, _, params = content_type.partition(";")
+    kind = kind.strip().lower()
+    charset = "utf-8"
+    for param in params.split(";"):
+        name, _, value = param.partition("=")
+        if name.strip().lower() == "charset" and value.strip():
+            charset = value.strip().strip('"')
     try:
-        text = body.decode("utf-8")
+        text = body.decode(charset)
+    except LookupError:
+        raise Unparseable(f"unknown charset {charset[:40]!r}") from None
     except UnicodeDecodeError:
-        raise Unparseable("the body is not UTF-8") from None
+        raise Unparseable(f"the body is not {charset[:40]}") from None
     if kind == "application/json":
         try:
             fields = json.loads(text)
@@ -55,7 +68,7 @@ def parse_form(body: bytes, content_type: str) -> FormSubmission:
         if not isinstance(fields, dict):
             raise Unparseable("the body must be a JSON object of the form's fields")
     else:
-        pairs = parse_qsl(text, keep_blank_values=True)
+        pairs = parse_qsl(text, keep_blank_values=True, encoding=charset, errors="replace")
         fields = {}
         for name, value in pairs:
             if name in fields:  # a field given twice (checkboxes): a list of its values
@@ -63,26 +76,44 @@ def parse_form(body: bytes, content_type: str) -> FormSubmission:
                 fields[name] = [*known, value] if isinstance(known, list) else [known, value]
             else:
                 fields[name] = value
+    fields = _without_nul(fields)
     if len(fields) > MAX_FIELDS:
         raise Unparseable(f"a form has at most {MAX_FIELDS} fields")
     honeypot = fields.pop(HONEYPOT, None)
     redirect = fields.pop(REDIRECT, None)
     if redirect is not None and not isinstance(redirect, str):
         raise Unparseable("redirect must be a URL")
+    if not fields:
+        raise Unparseable("the form has no fields")
     email = _text(fields, "email")
     if email is not None:
         try:
+            if len(email) > EMAIL_MAX:
+                raise ValidationError("too long")
             validate_email(email)
         except ValidationError:
             raise Unparseable(f"email is not an email address: {email[:100]}") from None
+    given_phone = _text(fields, "phone") or _text(fields, "phone_number")
+    given_name = _text(fields, "name")
     return FormSubmission(
         fields=fields,
         email=email,
-        phone=_text(fields, "phone") or _text(fields, "phone_number"),
-        name=_text(fields, "name"),
+        phone=phones.to_e164(given_phone),
+        name=given_name[:NAME_MAX].strip() if given_name else None,
         redirect=redirect.strip() or None if redirect else None,
         spam=bool(honeypot),
     )
+
+
+def _without_nul(value: Any) -> Any:
+    """The value with every NUL dropped from its strings, keys included."""
+    if isinstance(value, str):
+        return value.replace("\x00", "")
+    if isinstance(value, dict):
+        return {_without_nul(k): _without_nul(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_without_nul(item) for item in value]
+    return value
 
 
 def _text(fields: dict[str, Any], name: str) -> str | None:

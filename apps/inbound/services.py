@@ -43,7 +43,9 @@ def event_process(event_pk: int) -> str | None:
     event was ignored (the outbox records it as the event's `last_error`)."""
     event = (
         InboundEvent.objects.unscoped()  # the worker serves every organization
-        .select_for_update()
+        # Its own row only: locking the channel and organization too would make every
+        # request's insert (whose foreign keys check them at commit) wait for this one.
+        .select_for_update(of=("self",))
         .select_related("channel", "organization")
         .get(pk=event_pk)
     )
@@ -242,8 +244,7 @@ def _receive(event: InboundEvent, conversation: Conversation, **fields: object) 
         **fields,
     )
     conversations = Conversation.objects.for_org(event.organization_id).filter(pk=conversation.pk)
-    conversations.update(is_read=False)
-    conversations_touch(conversations)
+    conversations_touch(conversations, unread=True)
     return message
 
 

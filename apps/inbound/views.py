@@ -16,7 +16,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonRes
 from django.views.decorators.csrf import csrf_exempt
 
 from apps.inbound import esp as esps
-from apps.inbound.email import parse_email
+from apps.inbound.email import check_email
 from apps.inbound.events import (
     Arrival,
     Unparseable,
@@ -72,7 +72,7 @@ def inbound(kind: str, *, methods: tuple[str, ...] = ("POST",)) -> Callable[[Vie
 
 
 def accepted() -> JsonResponse:
-    return JsonResponse({"detail": "Accepted"}, status=202)
+    return error_response(202, "Accepted")  # the errors' compact shape, for a success too
 
 
 def _arrival(request: HttpRequest, channel: Channel, source: str, body: bytes) -> Arrival:
@@ -80,7 +80,7 @@ def _arrival(request: HttpRequest, channel: Channel, source: str, body: bytes) -
         channel=channel,
         source=source,
         body=body,
-        content_type=request.content_type or "",
+        content_type=request.META.get("CONTENT_TYPE", ""),  # with its charset
         headers=kept_headers(request.headers),
     )
 
@@ -100,10 +100,10 @@ def email(request: HttpRequest, channel: Channel) -> HttpResponse:
         return error_response(415, "Content-Type must be message/rfc822")
     arrival = _arrival(request, channel, Source.EMAIL, request.body)
     try:
-        parsed = parse_email(arrival.body)
+        message_id = check_email(arrival.body)
     except Unparseable as refusal:
         return _refused(arrival, refusal)
-    event_store(arrival, provider_message_id=parsed.message_id or digest_id(arrival.body))
+    event_store(arrival, provider_message_id=message_id or digest_id(arrival.body))
     return accepted()
 
 
@@ -133,10 +133,10 @@ def email_esp(request: HttpRequest, channel: Channel, esp: str) -> HttpResponse:
             headers=kept_headers(request.headers),
         )
         try:
-            parsed = parse_email(raw)
+            message_id = check_email(raw)
         except Unparseable as refusal:
             return _refused(arrival, refusal)
-        event_store(arrival, provider_message_id=parsed.message_id or digest_id(raw))
+        event_store(arrival, provider_message_id=message_id or digest_id(raw))
     return HttpResponse()  # what ESPs expect: 200, any body
 
 
@@ -207,9 +207,8 @@ def form(request: HttpRequest, channel: Channel) -> HttpResponse:
             response["Access-Control-Max-Age"] = "86400"
         return _cors(response, origin if allowed else None)
     if request.content_type == "multipart/form-data":
-        response = error_response(
-            415, "Files are not accepted: post the form urlencoded or as JSON"
-        )
+        reason = "Post the form urlencoded or as JSON: files are not accepted"
+        response = error_response(415, reason)
         return _cors(response, origin if allowed else None)
     if request.content_type not in FORM_TYPES:
         response = error_response(415, "Content-Type must be one of " + ", ".join(FORM_TYPES))
@@ -222,10 +221,13 @@ def form(request: HttpRequest, channel: Channel) -> HttpResponse:
     arrival = _arrival(request, channel, Source.FORM, request.body)
     try:
         submission = parse_form(arrival.body, arrival.content_type)
-        redirect = _redirect(request, channel, submission.redirect)
     except Unparseable as refusal:
         return _cors(_refused(arrival, refusal), origin if allowed else None)
     event_store(arrival, provider_message_id=None)
+    try:
+        redirect = _redirect(request, channel, submission.redirect)
+    except Unparseable as refusal:  # the form is received all the same: no lead is lost
+        return _cors(error_response(400, refusal.detail), origin if allowed else None)
     if redirect is not None:
         return HttpResponseRedirect(redirect, status=303)
     return _cors(accepted(), origin if allowed else None)
@@ -236,11 +238,16 @@ def _redirect(request: HttpRequest, channel: Channel, target: str | None) -> str
     form, when it is on that page's site or one of the channel's origins."""
     if target is None:
         return None
-    page = request.headers.get("Referer") or request.headers.get("Origin") or ""
+    # The page that posted it; without a Referer or Origin (a no-referrer page), the
+    # channel's one origin when it has just one.
+    only = channel.allowed_origins[0] if len(channel.allowed_origins) == 1 else ""
+    page = request.headers.get("Referer") or request.headers.get("Origin") or only
     url = urljoin(page, target)
     sites = {origin_of(page), *channel.allowed_origins} - {None}
     if origin_of(url) not in sites:
-        raise Unparseable("redirect must lead to the site that sent the form")
+        raise Unparseable(
+            "redirect must lead to the site that sent the form (the form was received)"
+        )
     return url
 
 

@@ -235,3 +235,22 @@ def test_an_unparseable_email_is_400_and_kept(client: Client, channels: dict[str
     assert event.status == EventStatus.REFUSED
     assert event.last_error == "the message has no From address"
     assert event.next_attempt_at is None
+
+
+@pytest.mark.parametrize(
+    ("header", "value"),
+    [
+        ("To", "REPLY+TOK123@REPLY.ACME.EXAMPLE"),  # a server that folded the address
+        ("In-Reply-To", "sent-1@acme.example"),  # a client that dropped the brackets
+    ],
+    ids=["upper-case-plus-address", "bare-in-reply-to"],
+)
+def test_replies_as_some_clients_write_them(
+    client: Client, channels: dict[str, Channel], earlier: Conversation, header: str, value: str
+) -> None:
+    raw = reply(f"{header}: {value}\n" if header != "To" else "")
+    if header == "To":
+        raw = raw.replace(b"To: Acme <sales@acme.example>", f"To: {value}".encode())
+    post(client, channels["email"], raw)
+    process()
+    assert received().conversation == earlier

@@ -10,7 +10,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import DatabaseError
 
-from apps.inbound.email import parse_email
+from apps.inbound.email import check_email
 from apps.inbound.events import (
     Arrival,
     Unparseable,
@@ -46,12 +46,12 @@ class Command(BaseCommand):
                 headers={"Via": "ingest_email"},
             )
             try:
-                parsed = parse_email(raw)
+                message_id = check_email(raw)
             except Unparseable as refusal:
                 event_refuse(arrival, refusal.detail)
                 self.stderr.write(f"refused: {refusal.detail}")
                 sys.exit(EX_DATAERR)
-            stored = event_store(arrival, provider_message_id=parsed.message_id or digest_id(raw))
+            stored = event_store(arrival, provider_message_id=message_id or digest_id(raw))
         except DatabaseError as error:
             self.stderr.write(f"cannot store it now: {error}")
             sys.exit(EX_TEMPFAIL)

@@ -54,5 +54,10 @@ class Command(BaseCommand):
             raise CommandError(refused.detail) from None
         state = "enabled" if channel.enabled else "disabled"
         transport = channel.transport_shown or "no transport"
-        self.stdout.write(f"{organization.name}: {channel.kind} channel, {state}, {transport}")
+        origins = (
+            f", origins {' '.join(channel.allowed_origins)}" if channel.allowed_origins else ""
+        )
+        self.stdout.write(
+            f"{organization.name}: {channel.kind} channel, {state}, {transport}{origins}"
+        )
         self.stdout.write(channel.inbound_token)
