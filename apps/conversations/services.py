@@ -1,5 +1,7 @@
-from typing import Any
+import functools
+from typing import Any, cast
 
+from django.db import connection
 from django.db.models import (
     BigIntegerField,
     DurationField,
@@ -11,6 +13,7 @@ from django.db.models import (
     Subquery,
 )
 from django.db.models.functions import Coalesce
+from django.db.models.sql.subqueries import UpdateQuery
 
 from apps.conversations.models import Conversation, Direction, Message
 
@@ -36,10 +39,26 @@ def conversations_touch(conversations: QuerySet[Conversation], *, unread: bool =
     """Recompute, in one UPDATE, the columns a conversation derives from its messages
     (models.Conversation): `last_activity_at` and the first inbound message, its modality
     and the time to the first response (the analytics definitions). Every path that writes
-    messages calls it in the same transaction, with the conversations already scoped.
+    messages calls it in the same transaction, with the conversations already scoped;
+    `unread` marks them unread in the same statement (a message came in).
 
-    The message subqueries are correlated with each conversation (OuterRef), so they read
-    only its own messages."""
+    The SET clause is the same every time: Django compiles it once a database (building
+    it cost 4 ms, where the statement runs in under 1), and each call adds its WHERE."""
+    conversations._check_scope()  # type: ignore[attr-defined]  # fail closed, as update() does
+    set_sql, set_params = _touch_set(connection.alias, unread)
+    pks_sql, pks_params = conversations.values("pk").query.sql_with_params()
+    table = connection.ops.quote_name(Conversation._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"{set_sql} WHERE {table}.{connection.ops.quote_name('id')} IN ({pks_sql})",
+            [*set_params, *pks_params],
+        )
+
+
+@functools.cache
+def _touch_set(alias: str, unread: bool) -> tuple[str, tuple[Any, ...]]:
+    """`UPDATE conversations SET …` of conversations_touch, compiled for this database, and
+    its parameters."""
     messages = Message.objects
     received, sent = Direction.RECEIVED.value, Direction.SENT.value
     # Each is a probe of `message_chronological` (conversation, sent_at, id) per conversation,
@@ -64,12 +83,19 @@ def conversations_touch(conversations: QuerySet[Conversation], *, unread: bool =
         .order_by("sent_at")
         .values("sent_at")[:1]
     )
-    conversations.update(
-        last_activity_at=Coalesce(Subquery(latest), F("start_at")),
-        first_inbound_at=first_inbound_at,
-        first_inbound_modality=Subquery(inbound.values("modality")[:1]),
-        response_time_us=Microseconds(
+    values = {
+        "last_activity_at": Coalesce(Subquery(latest), F("start_at")),
+        "first_inbound_at": first_inbound_at,
+        "first_inbound_modality": Subquery(inbound.values("modality")[:1]),
+        "response_time_us": Microseconds(
             ExpressionWrapper(first_response_at - first_inbound_at, output_field=DurationField())
         ),
         **({"is_read": False} if unread else {}),
-    )
+    }
+    query = cast(UpdateQuery, Conversation.objects.unscoped().filter(pk=0).query.chain(UpdateQuery))
+    query.add_update_values(values)
+    sql, params = query.get_compiler(alias).as_sql()
+    # The WHERE of filter(pk=0) comes last, after every subquery of the SET clause.
+    set_sql, where = sql.rsplit(" WHERE ", 1)
+    assert where.count("%s") == 1, where
+    return set_sql, tuple(params[:-1])

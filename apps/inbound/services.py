@@ -152,10 +152,10 @@ def process_text(event: InboundEvent) -> None:
     contact = contact_find_or_create(organization=organization, phone_number=parsed.from_number)
     # One thread per number at a time: two texts from it never start two conversations.
     take_turns(organization, f"text-thread:{parsed.from_number}")
-    latest = (
+    latest = (  # the one started last: a probe of conversation_by_contact
         Conversation.objects.for_org(organization)
         .filter(contact=contact)
-        .order_by("-last_activity_at", "-id")
+        .order_by("-start_at", "-id")
         .first()
     )
     conversation = None
