@@ -33,12 +33,10 @@ are shared by the clients, gunicorn, the worker and PostgreSQL.
 """
 
 import argparse
-import itertools
 import logging
 import os
 import random
 import secrets
-import socket
 import threading
 import time
 from collections import defaultdict
@@ -195,67 +193,17 @@ def emails(
 # -- sending ------------------------------------------------------------------------------------
 
 
-def exchange(port: int, request: bytes) -> bytes:
-    """Send the request on a new connection and read the answer to EOF."""
-    with socket.create_connection(("127.0.0.1", port), timeout=10) as connection:
-        connection.sendall(request)
-        received = [connection.recv(65536)]
-        while received[-1]:
-            received.append(connection.recv(65536))
-    return b"".join(received)
-
-
 def ok(answer: bytes) -> bool:
     return answer.startswith(b"HTTP/1.1 2")
 
 
 def post_load(port: int, requests: list[bytes], *, clients: int, seconds: float) -> load.LoadResult:
-    """bench/load.py's closed loop, for POSTs: each client sends the next of `requests` when
-    its last one has answered, until `seconds` pass or the requests run out."""
-    latencies: list[list[float]] = [[] for _ in range(clients)]
-    errors = [0] * clients
-    first_error: list[bytes] = []
-    numbers = itertools.count()  # next() on it is atomic under the GIL
-    start = threading.Barrier(clients + 1, timeout=30)
-    deadline = 0.0
-
-    def client(index: int) -> None:
-        mine = latencies[index]
-        start.wait()
-        while time.perf_counter() < deadline:
-            number = next(numbers)
-            if number >= len(requests):
-                return
-            began = time.perf_counter()
-            try:
-                answer = exchange(port, requests[number])
-            except OSError:
-                errors[index] += 1
-                return  # the server is gone or stuck: this client stops, the report says so
-            mine.append((time.perf_counter() - began) * 1000)
-            if not ok(answer):
-                errors[index] += 1
-                first_error.append(answer[:300])
-
-    threads = [threading.Thread(target=client, args=(n,)) for n in range(clients)]
-    for thread in threads:
-        thread.start()
-    cpu = time.process_time()
-    began = time.perf_counter()
-    deadline = began + seconds
-    start.wait()
-    for thread in threads:
-        thread.join(timeout=seconds + 60)
-    elapsed = time.perf_counter() - began
-    if first_error:
-        harness.say(f"first non-2xx answer: {first_error[0]!r}")
-    return load.LoadResult(
+    """bench/load.py's closed loop over these requests, each sent once."""
+    return load.closed_loop(
+        port,
+        lambda number: requests[number] if number < len(requests) else None,
         clients=clients,
-        requests=sum(len(mine) for mine in latencies),
-        errors=sum(errors),
-        seconds=elapsed,
-        client_cpu_seconds=time.process_time() - cpu,
-        latencies_ms=[ms for mine in latencies for ms in mine],
+        seconds=seconds,
     )
 
 
@@ -312,7 +260,7 @@ def lag(
             if pause > 0:
                 time.sleep(pause)
             sent = time.perf_counter()
-            answer = exchange(port, request)
+            answer = load.exchange(port, request)
             done = time.perf_counter()
             if not ok(answer):
                 raise SystemExit(f"non-2xx answer: {answer[:300]!r}")

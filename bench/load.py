@@ -11,9 +11,11 @@ socket, with the GIL released, so threads are enough. The report states the clie
 """
 
 import argparse
+import itertools
 import socket
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -64,10 +66,10 @@ def run(
     seconds: float,
     max_requests: int = 200_000,
 ) -> LoadResult:
+    """GET `url` in a closed loop."""
     parts = urlsplit(url)
     if parts.hostname != "127.0.0.1" or parts.port is None:
         raise ValueError("load goes to 127.0.0.1:<port> only")
-    address = ("127.0.0.1", parts.port)
     target = parts.path + (f"?{parts.query}" if parts.query else "")
     request = "".join(
         [
@@ -76,28 +78,47 @@ def run(
             "Connection: close\r\n\r\n",
         ]
     ).encode()
-    per_client = max_requests // clients
+    return closed_loop(
+        parts.port,
+        lambda number: request if number < max_requests else None,
+        clients=clients,
+        seconds=seconds,
+        ok=b"HTTP/1.1 200 ",
+    )
+
+
+def closed_loop(
+    port: int,
+    request: Callable[[int], bytes | None],
+    *,
+    clients: int,
+    seconds: float,
+    ok: bytes = b"HTTP/1.1 2",
+) -> LoadResult:
+    """`clients` clients, each sending the next request (`request(n)` for the n-th of them
+    all; None: there are no more) on a new connection to 127.0.0.1:`port` when its last one
+    has answered, until `seconds` pass. An answer that does not start with `ok` is an error."""
     latencies: list[list[float]] = [[] for _ in range(clients)]
     errors = [0] * clients
-    start = threading.Barrier(clients + 1)
+    numbers = itertools.count()  # next() on it is atomic under the GIL
+    start = threading.Barrier(clients + 1, timeout=30)
     deadline = 0.0
 
     def client(index: int) -> None:
         mine = latencies[index]
         start.wait()
-        while len(mine) < per_client and time.perf_counter() < deadline:
+        while time.perf_counter() < deadline:
+            body = request(next(numbers))
+            if body is None:
+                return
             began = time.perf_counter()
             try:
-                with socket.create_connection(address, timeout=10) as connection:
-                    connection.sendall(request)
-                    received = [connection.recv(65536)]
-                    while received[-1]:
-                        received.append(connection.recv(65536))
+                answer = exchange(port, body)
             except OSError:
                 errors[index] += 1
                 return  # the server is gone or stuck: this client stops, the report says so
             mine.append((time.perf_counter() - began) * 1000)
-            if not received[0].startswith(b"HTTP/1.1 200 "):
+            if not answer.startswith(ok):
                 errors[index] += 1
 
     threads = [threading.Thread(target=client, args=(n,)) for n in range(clients)]
@@ -108,7 +129,7 @@ def run(
     deadline = began + seconds
     start.wait()
     for thread in threads:
-        thread.join()
+        thread.join(timeout=seconds + 60)
     elapsed = time.perf_counter() - began
     return LoadResult(
         clients=clients,
@@ -118,6 +139,16 @@ def run(
         client_cpu_seconds=time.process_time() - cpu,
         latencies_ms=[ms for mine in latencies for ms in mine],
     )
+
+
+def exchange(port: int, request: bytes) -> bytes:
+    """Send the request on a new connection to 127.0.0.1:`port` and read the answer to EOF."""
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as connection:
+        connection.sendall(request)
+        received = [connection.recv(65536)]
+        while received[-1]:
+            received.append(connection.recv(65536))
+    return b"".join(received)
 
 
 def main() -> None:
