@@ -31,6 +31,9 @@ PREFIXES = {
     "sal": "sale",
     "mdr": "message draft",
     "rdr": "response draft",
+    "whe": "webhook endpoint",
+    "evt": "event",
+    "whd": "webhook delivery",
 }
 
 ID_PATTERN = "^[A-Za-z0-9._=-]{1,255}$"

@@ -84,6 +84,7 @@ INSTALLED_APPS = [
     "apps.transfer",
     "apps.delivery",
     "apps.inbound",
+    "apps.webhooks",
     "apps.demo",
     "hyperrep.outbox",
 ]
@@ -195,6 +196,10 @@ API_MAX_BODY_BYTES = env_int("API_MAX_BODY_BYTES", 1024 * 1024)
 INBOUND_EMAIL_MAX_BYTES = env_int("INBOUND_EMAIL_MAX_BYTES", 25 * 1024 * 1024)
 INBOUND_FORM_MAX_BYTES = env_int("INBOUND_FORM_MAX_BYTES", 64 * 1024)
 INBOUND_RATE_LIMIT = env_str("INBOUND_RATE_LIMIT", "600/minute")
+# Webhooks: http:// endpoints, and endpoints on loopback, private or link-local addresses,
+# are refused unless these are set (for a receiver on a trusted network, or in tests).
+WEBHOOKS_ALLOW_HTTP = env_bool("WEBHOOKS_ALLOW_HTTP", False)
+WEBHOOKS_ALLOW_PRIVATE_NETWORKS = env_bool("WEBHOOKS_ALLOW_PRIVATE_NETWORKS", False)
 # Stored inbound events (raw bodies) older than this are deleted by the worker.
 INBOUND_RETENTION_DAYS = env_int("INBOUND_RETENTION_DAYS", 30)
 DATA_UPLOAD_MAX_MEMORY_SIZE = max(API_MAX_BODY_BYTES, INBOUND_EMAIL_MAX_BYTES)

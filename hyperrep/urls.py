@@ -35,6 +35,7 @@ ORGANIZATION_SCOPED_APPS = [
     "apps.sales.urls",
     "apps.drafts.urls",
     "apps.analytics.urls",
+    "apps.webhooks.urls",
 ]
 organization_scoped: list[URLPattern | URLResolver] = [
     path("", include(module)) for module in ORGANIZATION_SCOPED_APPS

@@ -24,6 +24,15 @@ class Api:
         extra.setdefault("format", "json")
         return self.client.post(f"/api/v2{path}", body, headers=headers, **extra)
 
+    def patch(self, path: str, body: Any = None, **extra: Any) -> Any:
+        headers = self._headers(extra.pop("key", self.key))
+        extra.setdefault("format", "json")
+        return self.client.patch(f"/api/v2{path}", body, headers=headers, **extra)
+
+    def delete(self, path: str, **extra: Any) -> Any:
+        headers = self._headers(extra.pop("key", self.key))
+        return self.client.delete(f"/api/v2{path}", headers=headers, **extra)
+
 
 def detail(response: Any) -> str:
     """The `detail` of an error response, after checking the error shape."""

@@ -5,6 +5,7 @@ from django.db import transaction
 from apps.agents.models import Agent
 from apps.companies.models import Company
 from apps.organizations.models import Organization
+from apps.webhooks.events import emit
 
 
 @transaction.atomic
@@ -20,7 +21,7 @@ def company_create(
     agent = None
     if agent_id is not None:
         agent = Agent.objects.for_org(organization).resolve_reference(agent_id, "agent_id")
-    return Company.objects.create(
+    company = Company.objects.create(
         organization=organization,
         name=name,
         domain=domain,
@@ -28,3 +29,5 @@ def company_create(
         custom_fields=custom_fields or {},
         agent=agent,
     )
+    emit(organization, "company.created", company)
+    return company

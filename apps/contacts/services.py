@@ -7,6 +7,7 @@ from django.db.models.functions import Lower
 from apps.companies.models import Company
 from apps.contacts.models import Contact
 from apps.organizations.models import Organization
+from apps.webhooks.events import emit
 from hyperrep import phones
 from hyperrep.tenancy.locks import take_turns
 
@@ -25,7 +26,7 @@ def contact_create(
     company = None
     if company_id is not None:
         company = Company.objects.for_org(organization).resolve_reference(company_id, "company_id")
-    return Contact.objects.create(
+    contact = Contact.objects.create(
         organization=organization,
         name=name,
         email=email,
@@ -34,6 +35,8 @@ def contact_create(
         company_role=company_role,
         custom_fields=custom_fields or {},
     )
+    emit(organization, "contact.created", contact)
+    return contact
 
 
 @transaction.atomic

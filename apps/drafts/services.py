@@ -29,6 +29,7 @@ from apps.drafts.models import (
 )
 from apps.drafts.selectors import channel_is_enabled, conversation_reply_modality
 from apps.organizations.models import Organization
+from apps.webhooks.events import emit
 from hyperrep.bulk import update_each
 from hyperrep.errors import InvalidValue, ValidationFailed
 from hyperrep.outbox.claims import OUTBOX_FIELDS
@@ -111,6 +112,7 @@ def message_draft_create(
         start_at=now,
         last_activity_at=now,
     )
+    emit(organization, "conversation.created", conversation)
     return MessageDraft.objects.create(
         organization=organization,
         conversation=conversation,
@@ -263,6 +265,9 @@ def drafts_record_delivery(delivered: Sequence[tuple[Draft, Delivery]]) -> list[
         conversations_touch(
             Conversation.objects.for_org(organization_id).filter(pk__in=sorted(conversation_ids))
         )
+    organizations = Organization.objects.in_bulk(sorted(by_organization))
+    for message in messages:
+        emit(organizations[message.organization_id], "message.sent", message)
     return messages
 
 
@@ -294,7 +299,8 @@ def draft_report_undelivered(draft: Draft, *, status: str, reason: str | None) -
         return
     draft.delivery_status = status
     fields = ["delivery_status"]
-    if reason is not None and draft.status == DraftStatus.SENT:
+    failed = reason is not None and draft.status == DraftStatus.SENT
+    if failed:
         draft.move_to(DraftStatus.FAILED)
         draft.last_error = reason
         fields += ["status", "updated_at", "last_error"]
@@ -302,6 +308,8 @@ def draft_report_undelivered(draft: Draft, *, status: str, reason: str | None) -
         draft.last_error = reason
         fields.append("last_error")
     draft.save(update_fields=fields)
+    if failed:
+        emit(draft.organization, "draft.failed", draft)
 
 
 def drafts_record_failure(drafts: Sequence[Draft]) -> None:
@@ -312,6 +320,9 @@ def drafts_record_failure(drafts: Sequence[Draft]) -> None:
             raise IllegalTransition(f"{draft.status} -> {DraftStatus.FAILED}")
         draft.move_to(DraftStatus.FAILED)
     _save_drafts(drafts, [])
+    organizations = Organization.objects.in_bulk(sorted({d.organization_id for d in drafts}))
+    for draft in drafts:
+        emit(organizations[draft.organization_id], "draft.failed", draft)
 
 
 def _save_drafts(drafts: Sequence[Draft], fields: list[str]) -> None:

@@ -24,6 +24,7 @@ from apps.inbound.email import InboundEmail, parse_email
 from apps.inbound.form import parse_form
 from apps.inbound.models import EventStatus, InboundEvent, Source
 from apps.inbound.text import FAILED_STATUSES, parse_status, parse_text
+from apps.webhooks.events import emit
 from hyperrep.outbox.claims import Transient
 from hyperrep.tenancy.locks import take_turns
 
@@ -223,7 +224,7 @@ def process_form(event: InboundEvent) -> None:
 
 
 def _start(event: InboundEvent, contact: Contact) -> Conversation:
-    return Conversation.objects.create(
+    conversation = Conversation.objects.create(
         organization_id=event.organization_id,
         contact=contact,
         folder="inbox",
@@ -231,6 +232,8 @@ def _start(event: InboundEvent, contact: Contact) -> Conversation:
         start_at=event.received_at,
         last_activity_at=event.received_at,
     )
+    emit(event.organization, "conversation.created", conversation)
+    return conversation
 
 
 def _receive(event: InboundEvent, conversation: Conversation, **fields: object) -> Message:
@@ -245,6 +248,7 @@ def _receive(event: InboundEvent, conversation: Conversation, **fields: object) 
     )
     conversations = Conversation.objects.for_org(event.organization_id).filter(pk=conversation.pk)
     conversations_touch(conversations, unread=True)
+    emit(event.organization, "message.received", message)
     return message
 
 

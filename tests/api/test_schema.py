@@ -27,6 +27,9 @@ BODIES = {
     "/message-drafts": {"modality": "email", "to_email": "a@example.com", "subject": "Hi"},
     "/messages-drafts": {"modality": "email", "to_email": "b@example.com", "subject": "Hi"},
     "/response-drafts": {"body_html": "<p>Hi</p>"},
+    "/webhook-endpoints": {"url": "https://93.184.216.34/hook", "events": ["contact.created"]},
+    "/rotate-secret": None,
+    "/retry": None,
 }
 
 

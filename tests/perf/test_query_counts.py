@@ -9,6 +9,9 @@ from django.test.utils import CaptureQueriesContext
 
 from apps.drafts.models import DraftStatus
 from apps.organizations.models import Organization
+from apps.webhooks.models import Delivery
+from apps.webhooks.services import endpoint_create
+from hyperrep import ids
 from tests.factories import (
     AgentFactory,
     CompanyFactory,
@@ -56,6 +59,14 @@ def test_queries_do_not_grow_with_the_page(
         SaleConversationFactory.create(sale=sale, conversation=conversation)
         ResponseDraftFactory.create(
             conversation=tenant["conversation_id"], status=DraftStatus.SUPERSEDED
+        )
+        endpoint_create(organization=organization, url="https://93.184.216.34/", events=["*"])
+        Delivery.objects.create(
+            organization=organization,
+            endpoint=tenant["endpoint_id"],
+            event_id=ids.mint("evt"),
+            event_type="contact.created",
+            body="{}",
         )
     path = route.url(organization_id=organization.public_id, **ids_of(tenant, route))
     api.get(path)  # last_used_at is written on first use; keep it out of the counts

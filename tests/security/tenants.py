@@ -4,6 +4,9 @@ isolation matrix, the malformed-input tests and the query counts build their req
 from typing import Any
 
 from apps.organizations.models import Organization
+from apps.webhooks.models import Delivery
+from apps.webhooks.services import endpoint_create
+from hyperrep import ids
 from tests.factories import (
     AgentFactory,
     CompanyFactory,
@@ -33,7 +36,19 @@ def make_tenant(organization: Organization) -> dict[str, Any]:
     SaleContactFactory.create(sale=sale, contact=contact)
     SaleConversationFactory.create(sale=sale, conversation=conversation)
     response_draft = ResponseDraftFactory.create(conversation=conversation)
+    endpoint, _secret = endpoint_create(
+        organization=organization, url="https://93.184.216.34/hook", events=["*"]
+    )
+    delivery = Delivery.objects.create(
+        organization=organization,
+        endpoint=endpoint,
+        event_id=ids.mint("evt"),
+        event_type="contact.created",
+        body="{}",
+    )
     return {
+        "endpoint_id": endpoint,
+        "delivery_id": delivery,
         "agent_id": agent,
         "company_id": company,
         "contact_id": contact,

@@ -61,6 +61,8 @@ FILTER_QUERIES: list[tuple[str, int, str]] = [
     ("email=%FF", 200, ""),
     ("email=" + "a" * 100000, 200, ""),
 ]
+# POST routes whose body is empty (or an empty object).
+TAKE_NO_BODY = ("/rotate-secret", "/retry")
 BAD_BODIES: list[tuple[bytes, str]] = [
     (b"", "application/json"),
     (b"null", "application/json"),
@@ -167,5 +169,7 @@ def test_an_unknown_parameter_is_422_on_every_route_and_method(
 def test_bad_bodies(api: Api, ids: dict, organization: Organization, route: Route) -> None:
     url = url_of(route, organization, ids)
     for body, content_type in BAD_BODIES:
+        if body == b"" and route.template.endswith(TAKE_NO_BODY):
+            continue  # an empty body is what such a route takes
         response = api.client.post(url, body, content_type=content_type, HTTP_X_API_KEY=api.key)
         assert_client_error(response)
