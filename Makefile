@@ -4,6 +4,9 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PY := $(BIN)/python
 DEV_SECRET_KEY := insecure-dev-only-never-use-in-production
+# The development server and its worker: debug pages, and webhooks to a receiver on this
+# machine (http://127.0.0.1:…), which production refuses.
+DEV_ENV := DEBUG=1 WEBHOOKS_ALLOW_HTTP=1 WEBHOOKS_ALLOW_PRIVATE_NETWORKS=1
 
 .PHONY: install install-prod run manage test lint format serve-prod worker-prod clean
 
@@ -27,9 +30,9 @@ run: install
 	echo "API reference: http://127.0.0.1:8000/api/docs  Admin: http://127.0.0.1:8000/admin/ (make an account with: make manage cmd=createsuperuser)"; \
 	grep '^inbound' var/demo-seed.out | sed 's|: /inbound|: http://127.0.0.1:8000/inbound|'; \
 	echo "Send one in: docs/inbound.md (an email: make manage cmd='ingest_email --channel=<email token>' < docs/examples/message.eml)"
-	@DEBUG=1 SECRET_KEY=$${SECRET_KEY:-$(DEV_SECRET_KEY)} $(PY) manage.py worker & worker=$$!; \
+	@$(DEV_ENV) SECRET_KEY=$${SECRET_KEY:-$(DEV_SECRET_KEY)} $(PY) manage.py worker & worker=$$!; \
 	trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
-	DEBUG=1 SECRET_KEY=$${SECRET_KEY:-$(DEV_SECRET_KEY)} $(PY) manage.py runserver 127.0.0.1:8000
+	$(DEV_ENV) SECRET_KEY=$${SECRET_KEY:-$(DEV_SECRET_KEY)} $(PY) manage.py runserver 127.0.0.1:8000
 
 # Any manage.py command against the development database, e.g.
 #   make manage cmd="create_organization 'Acme Roofing'"

@@ -1,12 +1,14 @@
 from django.contrib import admin
 
 from apps.contacts.models import Contact
+from apps.webhooks.admin import EmitsCreated
 from hyperrep.custom_fields import check_custom_fields
 from hyperrep.tenancy.admin import TenantAdmin
 
 
 @admin.register(Contact)
-class ContactAdmin(TenantAdmin):
+class ContactAdmin(EmitsCreated, TenantAdmin):
+    created_event = "contact.created"
     json_checks = {"custom_fields": check_custom_fields}
     list_display = (
         "__str__",

@@ -9,6 +9,7 @@ from django.utils.html import format_html
 
 from apps.conversations.models import Conversation, Message, TrackedLink
 from apps.conversations.services import conversations_touch
+from apps.webhooks.admin import EmitsCreated
 from hyperrep.admin import duration
 from hyperrep.tenancy.admin import ReadOnlyInline, TenantAdmin, TenantInlineFormSet
 
@@ -58,7 +59,8 @@ class MessageInline(ReadOnlyInline):
 
 
 @admin.register(Conversation)
-class ConversationAdmin(TenantAdmin):
+class ConversationAdmin(EmitsCreated, TenantAdmin):
+    created_event = "conversation.created"
     list_display = (
         "public_id",
         "contact",

@@ -1,4 +1,4 @@
-from typing import Any
+from typing import Any, ClassVar
 
 from django.contrib import admin
 from django.db.models import QuerySet
@@ -6,10 +6,23 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
+from apps.webhooks.events import emit
 from apps.webhooks.models import Delivery, DeliveryStatus, Endpoint
 from hyperrep.tenancy.admin import TenantAdmin
 
 RECENT_DELIVERIES = 20
+
+
+class EmitsCreated:
+    """An admin whose added rows are events (`created_event`), as the API's are: recorded
+    once the row and its inlines are saved, in the admin's transaction."""
+
+    created_event: ClassVar[str]
+
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
+        super().save_related(request, form, formsets, change)  # type: ignore[misc]
+        if not change:
+            emit(form.instance.organization, self.created_event, form.instance)
 
 
 @admin.register(Endpoint)

@@ -52,3 +52,17 @@ def test_an_endpoints_page_shows_its_deliveries_and_the_actions_work(
     assert delivery.status == DeliveryStatus.PENDING
     assert delivery.next_attempt_at is not None
     assert admin_client.get("/admin/webhooks/delivery/").status_code == 200
+
+
+def test_a_contact_added_in_the_admin_is_an_event(
+    admin_client: Client, organization: Organization
+) -> None:
+    endpoint_create(organization=organization, url="https://93.184.216.34/hook", events=["*"])
+    response = admin_client.post(
+        "/admin/contacts/contact/add/",
+        {"organization": organization.pk, "name": "Ann", "custom_fields": "{}"},
+    )
+    assert response.status_code == 302, response.content[:2000]
+    delivery = Delivery.objects.unscoped().get()
+    assert delivery.event_type == "contact.created"
+    assert '"name":"Ann"' in delivery.body

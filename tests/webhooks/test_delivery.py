@@ -269,3 +269,23 @@ def test_deleting_an_endpoint_cancels_its_pending_deliveries(
     endpoint = Endpoint.objects.unscoped().get()
     api.delete(f"{org_path}/webhook-endpoints/{endpoint.public_id}")
     assert Delivery.objects.unscoped().count() == 0
+
+
+def test_two_subscribed_endpoints_cost_the_write_one_insert(
+    api: Api, org_path: str, receiver: Receiver
+) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def inserts() -> list[str]:
+        with CaptureQueriesContext(connection) as queries:
+            assert api.post(f"{org_path}/contacts", {"name": "Ann"}).status_code == 200
+        return [q["sql"] for q in queries.captured_queries if q["sql"].startswith("INSERT")]
+
+    api.post(f"{org_path}/contacts", {"name": "warm"})  # the key's first use writes to it
+    without = inserts()
+    register(api, org_path, receiver.url, ["contact.created"])
+    register(api, org_path, receiver.url + "/2", ["*"])
+    with_two = inserts()
+    assert len(with_two) == len(without) + 1  # one INSERT of both deliveries
+    assert Delivery.objects.unscoped().count() == 2
