@@ -266,8 +266,9 @@ def drafts_record_delivery(delivered: Sequence[tuple[Draft, Delivery]]) -> list[
             Conversation.objects.for_org(organization_id).filter(pk__in=sorted(conversation_ids))
         )
     organizations = Organization.objects.in_bulk(sorted(by_organization))
-    for message in messages:
-        emit(organizations[message.organization_id], "message.sent", message)
+    for organization_id in sorted(by_organization):
+        sent = [m for m in messages if m.organization_id == organization_id]
+        emit(organizations[organization_id], "message.sent", *sent)
     return messages
 
 
@@ -320,9 +321,11 @@ def drafts_record_failure(drafts: Sequence[Draft]) -> None:
             raise IllegalTransition(f"{draft.status} -> {DraftStatus.FAILED}")
         draft.move_to(DraftStatus.FAILED)
     _save_drafts(drafts, [])
-    organizations = Organization.objects.in_bulk(sorted({d.organization_id for d in drafts}))
-    for draft in drafts:
-        emit(organizations[draft.organization_id], "draft.failed", draft)
+    by_organization = sorted({d.organization_id for d in drafts})
+    organizations = Organization.objects.in_bulk(by_organization)
+    for organization_id in by_organization:
+        failed = [d for d in drafts if d.organization_id == organization_id]
+        emit(organizations[organization_id], "draft.failed", *failed)
 
 
 def _save_drafts(drafts: Sequence[Draft], fields: list[str]) -> None:

@@ -30,32 +30,36 @@ def subscribers(organization: Organization, event_type: str) -> list[Endpoint]:
     ]
 
 
-def emit(organization: Organization, event_type: str, row: Any) -> None:
-    """Record an event of `event_type` about `row` for the organization's subscribers (its
-    data rendered only when one subscribes). The caller is in the change's transaction."""
+def emit(organization: Organization, event_type: str, *rows: Any) -> None:
+    """Record an event of `event_type` about each row for the organization's subscribers
+    (its data rendered only when one subscribes), all in one INSERT. The caller is in the
+    change's transaction."""
     endpoints = subscribers(organization, event_type)
-    if not endpoints:
+    if not endpoints or not rows:
         return
     now = timezone.now()
-    event_id = ids.mint("evt")
-    body = ENCODE[0](
-        {
-            "id": event_id,
-            "type": event_type,
-            "created_at": now,
-            "organization_id": organization.public_id,
-            "data": RENDERERS[event_type](organization, row),
-        }
-    )
-    Delivery.objects.bulk_create(
-        Delivery(
-            organization_id=organization.pk,
-            endpoint=endpoint,
-            event_id=event_id,
-            event_type=event_type,
-            body=body.decode(),
-            created_at=now,
-            next_attempt_at=now,
-        )
-        for endpoint in endpoints
-    )
+    deliveries = []
+    for row in rows:
+        event_id = ids.mint("evt")
+        body = ENCODE[0](
+            {
+                "id": event_id,
+                "type": event_type,
+                "created_at": now,
+                "organization_id": organization.public_id,
+                "data": RENDERERS[event_type](organization, row),
+            }
+        ).decode()
+        deliveries += [
+            Delivery(
+                organization_id=organization.pk,
+                endpoint=endpoint,
+                event_id=event_id,
+                event_type=event_type,
+                body=body,
+                created_at=now,
+                next_attempt_at=now,
+            )
+            for endpoint in endpoints
+        ]
+    Delivery.objects.bulk_create(deliveries)

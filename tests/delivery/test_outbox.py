@@ -4,6 +4,7 @@ attempts, a draft becomes one message."""
 
 import itertools
 import os
+import select
 import signal
 import subprocess
 import sys
@@ -236,8 +237,17 @@ def test_the_worker_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
     worker = subprocess.Popen(  # noqa: S603
         [*manage, "worker"], cwd=ROOT, env=environment, stderr=subprocess.PIPE, text=True
     )
+    logged: list[str] = []
     try:
-        time.sleep(2)  # started, and idling
+        # Its handlers are installed before it logs that it started (on a busy machine,
+        # Django's start can take seconds): only then is SIGTERM its to handle.
+        assert worker.stderr is not None
+        deadline = time.monotonic() + 60
+        while not any(" started" in line for line in logged):
+            assert time.monotonic() < deadline, logged
+            ready, _, _ = select.select([worker.stderr], [], [], 1)
+            if ready:
+                logged.append(worker.stderr.readline())
         assert worker.poll() is None
         started = time.monotonic()
         worker.send_signal(signal.SIGTERM)
@@ -246,7 +256,9 @@ def test_the_worker_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
     finally:
         if worker.poll() is None:
             worker.kill()
-    assert "stopping (signal 15)" in (worker.stderr.read() if worker.stderr else "")
+    assert "stopping (signal 15)" in "".join(logged) + (
+        worker.stderr.read() if worker.stderr else ""
+    )
 
 
 @pytest.mark.django_db
