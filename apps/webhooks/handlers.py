@@ -71,12 +71,15 @@ class DeliveryBatch:
             .order_by("next_attempt_at", "pk")
         )
         self.secrets: dict[int, list[str]] = {}
+        # A batch's deliveries to one checked address share its connections (kept alive).
+        self.pools: dict[addresses.Target, urllib3.HTTPConnectionPool] = {}
 
     def __enter__(self) -> "DeliveryBatch":
         return self
 
     def __exit__(self, *exc: object) -> None:
-        pass
+        for pool in self.pools.values():
+            pool.close()
 
     def attempt(self, delivery: Delivery) -> int:
         endpoint = delivery.endpoint
@@ -89,7 +92,7 @@ class DeliveryBatch:
             self.secrets[endpoint.pk], delivery.event_id, int(time.time()), body
         )
         try:
-            status = post(endpoint.url, body, headers)
+            status = post(endpoint.url, body, headers, self.pools)
         except (addresses.Refused, urllib3.exceptions.HTTPError, OSError) as error:
             self.failing(delivery, None)
             raise Transient(_reason(error)) from None
@@ -115,16 +118,45 @@ class DeliveryBatch:
             )
 
 
-def post(url: str, body: bytes, headers: dict[str, str]) -> int:
-    """POST to the URL's host at an address the SSRF policy allows; the answer's status."""
+def post(
+    url: str,
+    body: bytes,
+    headers: dict[str, str],
+    pools: dict[addresses.Target, urllib3.HTTPConnectionPool],
+) -> int:
+    """POST to the URL's host at an address the SSRF policy allows (resolved and checked
+    now, whatever connection is open); the answer's status."""
     target = addresses.resolve(url)
     parts = urlsplit(url)
     default = 443 if target.scheme == "https" else 80
     host = target.host if target.port == default else f"{target.host}:{target.port}"
     path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-    pool: urllib3.HTTPConnectionPool
+    pool = pools.get(target)
+    if pool is None:
+        pool = pools[target] = _pool(target)
+    response = pool.urlopen(
+        "POST",
+        path,
+        body=body,
+        headers={
+            **headers,
+            "Host": host,
+            "Content-Type": "application/json",
+            "User-Agent": "HyperRep-Webhooks/1",
+        },
+        redirect=False,
+        preload_content=False,
+    )
+    response.read(READ_AT_MOST)
+    if response.length_remaining:  # a longer answer than we read: its connection is done
+        response.close()
+    response.release_conn()
+    return int(response.status)
+
+
+def _pool(target: addresses.Target) -> urllib3.HTTPConnectionPool:
     if target.scheme == "https":
-        pool = urllib3.HTTPSConnectionPool(
+        return urllib3.HTTPSConnectionPool(
             target.address,
             target.port,
             server_hostname=target.host,
@@ -134,27 +166,7 @@ def post(url: str, body: bytes, headers: dict[str, str]) -> int:
             timeout=TIMEOUT,
             retries=False,
         )
-    else:
-        pool = urllib3.HTTPConnectionPool(
-            target.address, target.port, timeout=TIMEOUT, retries=False
-        )
-    with pool:
-        response = pool.urlopen(
-            "POST",
-            path,
-            body=body,
-            headers={
-                **headers,
-                "Host": host,
-                "Content-Type": "application/json",
-                "User-Agent": "HyperRep-Webhooks/1",
-            },
-            redirect=False,
-            preload_content=False,
-        )
-        response.read(READ_AT_MOST)
-        response.release_conn()
-        return int(response.status)
+    return urllib3.HTTPConnectionPool(target.address, target.port, timeout=TIMEOUT, retries=False)
 
 
 def _reason(error: Exception) -> str:
