@@ -8,6 +8,7 @@ from django.utils.html import format_html, format_html_join
 
 from apps.webhooks.events import emit
 from apps.webhooks.models import Delivery, DeliveryStatus, Endpoint
+from apps.webhooks.services import deliveries_send_again
 from hyperrep.tenancy.admin import TenantAdmin
 
 RECENT_DELIVERIES = 20
@@ -94,14 +95,9 @@ class EndpointAdmin(TenantAdmin):
 
     @admin.action(description="Send the failed deliveries of selected endpoints again")
     def retry_failed(self, request: HttpRequest, queryset: QuerySet[Endpoint]) -> None:
-        count = (
-            Delivery.objects.unscoped()
-            .filter(endpoint__in=list(queryset), status=DeliveryStatus.FAILED)
-            .update(
-                status=DeliveryStatus.PENDING,
-                next_attempt_at=timezone.now(),
-                claimed_until=None,
-                claimed_by=None,
+        count = deliveries_send_again(
+            Delivery.objects.unscoped().filter(
+                endpoint__in=list(queryset), status=DeliveryStatus.FAILED
             )
         )
         self.message_user(request, f"{count} deliveries will be sent again.")
@@ -136,10 +132,5 @@ class DeliveryAdmin(TenantAdmin):
 
     @admin.action(description="Send selected deliveries again now", permissions=["send"])
     def send_again(self, request: HttpRequest, queryset: QuerySet[Delivery]) -> None:
-        count = queryset.update(
-            status=DeliveryStatus.PENDING,
-            next_attempt_at=timezone.now(),
-            claimed_until=None,
-            claimed_by=None,
-        )
+        count = deliveries_send_again(queryset)
         self.message_user(request, f"{count} deliveries will be sent again.")

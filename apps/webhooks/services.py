@@ -4,6 +4,7 @@ from collections.abc import Sequence
 from datetime import timedelta
 
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from apps.organizations.models import Organization
@@ -72,14 +73,19 @@ def endpoint_delete(endpoint: Endpoint) -> None:
     endpoint.delete()
 
 
-@transaction.atomic
+def deliveries_send_again(deliveries: QuerySet[Delivery]) -> int:
+    """Send these deliveries again now, each as one more attempt, whatever its status; how
+    many. (A worker still holding one records its outcome, then the row is due again.)"""
+    return deliveries.update(
+        status=DeliveryStatus.PENDING,
+        next_attempt_at=timezone.now(),
+        claimed_until=None,
+        claimed_by=None,
+    )
+
+
 def delivery_retry(delivery: Delivery) -> Delivery:
     """Send it again now, as one more attempt, whatever its status."""
-    locked = (
-        Delivery.objects.for_org(delivery.organization_id).select_for_update().get(pk=delivery.pk)
-    )
-    locked.status = DeliveryStatus.PENDING
-    locked.next_attempt_at = timezone.now()
-    locked.claimed_until = locked.claimed_by = None
-    locked.save(update_fields=["status", "next_attempt_at", "claimed_until", "claimed_by"])
-    return locked
+    rows = Delivery.objects.for_org(delivery.organization_id).filter(pk=delivery.pk)
+    deliveries_send_again(rows)
+    return rows.get()
