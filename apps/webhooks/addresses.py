@@ -44,6 +44,8 @@ def check_url(url: str) -> tuple[str, str, int]:
         raise Refused(f"the scheme must be {' or '.join(schemes)}")
     if not parts.hostname or parts.username or parts.password:
         raise Refused("a host without credentials is required")
+    if parts.fragment or url.endswith("#"):
+        raise Refused("a fragment is never sent")
     return parts.scheme, parts.hostname, port or (443 if parts.scheme == "https" else 80)
 
 

@@ -46,8 +46,8 @@ class Endpoint(PublicIdModel):
         return self.url
 
     def live_secrets(self) -> list[str]:
-        """The secrets that sign its deliveries now: the current one, and one rotated out
-        less than a day ago."""
+        """The secrets that sign its deliveries now: the current one, and the one rotated
+        out last, for a day."""
         now = timezone.now()
         return [
             secret.value()

@@ -60,8 +60,10 @@ def endpoint_update(endpoint: Endpoint, **changes: object) -> Endpoint:
 
 @transaction.atomic
 def endpoint_rotate_secret(endpoint: Endpoint) -> str:
-    """A new secret; the current ones keep signing for ROTATION_OVERLAP."""
+    """A new secret; the current one keeps signing for ROTATION_OVERLAP, and one rotated out
+    before stops now (at most two sign: the header does not grow with each rotation)."""
     now = timezone.now()
+    endpoint.secrets.exclude(expires_at=None).filter(expires_at__gt=now).update(expires_at=now)
     endpoint.secrets.filter(expires_at=None).update(expires_at=now + ROTATION_OVERLAP)
     secret = mint_secret()
     Secret.seal(endpoint, secret).save()

@@ -79,6 +79,7 @@ def test_the_list_is_newest_first_and_paginated(api: Api, org_path: str) -> None
         ({"url": "https://[::ffff:10.0.0.1]/x"}, 400, "Invalid url"),
         ({"url": "https://user:pw@hooks.example.com/x"}, 400, "Invalid url"),
         ({"url": "not a url"}, 400, "Invalid url"),
+        ({"url": "https://hooks.example.com/x#part"}, 400, "Invalid url"),
         ({"events": []}, 422, 'events: Name at least one event type, or "*".'),
         (
             {"events": ["contact.deleted"]},
@@ -139,10 +140,15 @@ def test_rotation_keeps_the_old_secret_signing_for_a_day(api: Api, org_path: str
     assert new != endpoint["secret"]
     row = Endpoint.objects.unscoped().get()
     assert row.live_secrets() == [new, endpoint["secret"]]
+    third = api.post(
+        f"{org_path}/webhook-endpoints/{endpoint['endpoint_id']}/rotate-secret"
+    ).json()["secret"]
+    # Two sign at most: the one rotated out first stops now.
+    assert row.live_secrets() == [third, new]
     Secret.objects.unscoped().exclude(expires_at=None).update(
         expires_at=timezone.now() - timedelta(seconds=1)
     )
-    assert row.live_secrets() == [new]
+    assert row.live_secrets() == [third]
 
 
 def test_put_is_405_and_read_only_keys_cannot_write(
