@@ -1,15 +1,18 @@
 """Sending deliveries: the outbox handler of `Delivery` (hyperrep/outbox).
 
-Each attempt resolves the endpoint's host and checks every address against the SSRF policy
-(addresses.py) at send time, then POSTs the body to the checked address (the TLS name and
+A batch's POSTs go out together (SENDERS at a time, outside any transaction). Each resolves
+the endpoint's host and checks every address against the SSRF policy (addresses.py) at send
+time, then POSTs the body to the checked address (the TLS name and
 `Host` stay the URL's), signed with every live secret, with a 10 s budget and no redirects.
 A 2xx succeeds; anything else is retried on the schedule of RETRY_DELAYS, then the
 delivery is `failed`. An endpoint whose attempts have all failed for FAILING_DAYS is
 disabled (a log line and the admin show it)."""
 
 import logging
+import threading
 import time
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
@@ -36,6 +39,7 @@ RETRY_DELAYS = [
 FAILING_DAYS = 5
 TIMEOUT = urllib3.Timeout(total=10.0, connect=5.0)
 READ_AT_MOST = 64 * 1024  # of an answer's body: only its status matters
+SENDERS = 8  # POSTs of a batch in flight at once
 
 
 class WebhookDelivery:
@@ -63,6 +67,10 @@ class WebhookDelivery:
 
 
 class DeliveryBatch:
+    """The deliveries of one claim. Their POSTs go out at once, SENDERS at a time, when the
+    batch opens (outside any transaction), so that a receiver that answers slowly delays
+    none of the others; each attempt then records what its POST got."""
+
     def __init__(self, keys: Sequence[int]) -> None:
         self.items = list(
             Delivery.objects.unscoped()  # the claim's deliveries, of any organization
@@ -70,37 +78,57 @@ class DeliveryBatch:
             .select_related("endpoint")
             .order_by("next_attempt_at", "pk")
         )
-        self.secrets: dict[int, list[str]] = {}
         # A batch's deliveries to one checked address share its connections (kept alive).
         self.pools: dict[addresses.Target, urllib3.HTTPConnectionPool] = {}
+        self.pools_lock = threading.Lock()
+        self.answers: dict[int, int | Exception] = {}
 
     def __enter__(self) -> "DeliveryBatch":
+        secrets: dict[int, list[str]] = {}
+        sends: list[tuple[int, str, bytes, dict[str, str]]] = []
+        for delivery in self.items:
+            endpoint = delivery.endpoint
+            if not endpoint.enabled:
+                continue
+            if endpoint.pk not in secrets:
+                secrets[endpoint.pk] = endpoint.live_secrets()
+            body = delivery.body.encode()
+            headers = signing.headers(
+                secrets[endpoint.pk], delivery.event_id, int(time.time()), body
+            )
+            sends.append((delivery.pk, endpoint.url, body, headers))
+        if sends:
+            with ThreadPoolExecutor(max_workers=SENDERS) as senders:
+                futures = {
+                    key: senders.submit(self.post, url, body, headers)
+                    for key, url, body, headers in sends
+                }
+            for key, future in futures.items():
+                error = future.exception()
+                self.answers[key] = error if isinstance(error, Exception) else future.result()
         return self
 
     def __exit__(self, *exc: object) -> None:
         for pool in self.pools.values():
             pool.close()
 
+    def post(self, url: str, body: bytes, headers: dict[str, str]) -> int:
+        return post(url, body, headers, self.pools, self.pools_lock)
+
     def attempt(self, delivery: Delivery) -> int:
-        endpoint = delivery.endpoint
-        if not endpoint.enabled:
+        answer = self.answers.get(delivery.pk)
+        if answer is None:
             raise Permanent("the endpoint is disabled")
-        if endpoint.pk not in self.secrets:
-            self.secrets[endpoint.pk] = endpoint.live_secrets()
-        body = delivery.body.encode()
-        headers = signing.headers(
-            self.secrets[endpoint.pk], delivery.event_id, int(time.time()), body
-        )
-        try:
-            status = post(endpoint.url, body, headers, self.pools)
-        except (addresses.Refused, urllib3.exceptions.HTTPError, OSError) as error:
+        if isinstance(answer, addresses.Refused | urllib3.exceptions.HTTPError | OSError):
             self.failing(delivery, None)
-            raise Transient(_reason(error)) from None
-        if not 200 <= status < 300:
-            self.failing(delivery, status)
-            raise Transient(f"HTTP {status}")
-        Delivery.objects.unscoped().filter(pk=delivery.pk).update(last_status_code=status)
-        return status
+            raise Transient(_reason(answer))
+        if isinstance(answer, Exception):
+            raise answer
+        if not 200 <= answer < 300:
+            self.failing(delivery, answer)
+            raise Transient(f"HTTP {answer}")
+        Delivery.objects.unscoped().filter(pk=delivery.pk).update(last_status_code=answer)
+        return answer
 
     def failing(self, delivery: Delivery, status: int | None) -> None:
         """Note the attempt's status code, and disable an endpoint failing for too long."""
@@ -123,6 +151,7 @@ def post(
     body: bytes,
     headers: dict[str, str],
     pools: dict[addresses.Target, urllib3.HTTPConnectionPool],
+    lock: threading.Lock,
 ) -> int:
     """POST to the URL's host at an address the SSRF policy allows (resolved and checked
     now, whatever connection is open); the answer's status."""
@@ -131,9 +160,10 @@ def post(
     default = 443 if target.scheme == "https" else 80
     host = target.host if target.port == default else f"{target.host}:{target.port}"
     path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-    pool = pools.get(target)
-    if pool is None:
-        pool = pools[target] = _pool(target)
+    with lock:
+        pool = pools.get(target)
+        if pool is None:
+            pool = pools[target] = _pool(target)
     response = pool.urlopen(
         "POST",
         path,
@@ -165,8 +195,11 @@ def _pool(target: addresses.Target) -> urllib3.HTTPConnectionPool:
             ca_certs=certifi.where(),
             timeout=TIMEOUT,
             retries=False,
+            maxsize=SENDERS,
         )
-    return urllib3.HTTPConnectionPool(target.address, target.port, timeout=TIMEOUT, retries=False)
+    return urllib3.HTTPConnectionPool(
+        target.address, target.port, timeout=TIMEOUT, retries=False, maxsize=SENDERS
+    )
 
 
 def _reason(error: Exception) -> str:

@@ -289,3 +289,21 @@ def test_two_subscribed_endpoints_cost_the_write_one_insert(
     with_two = inserts()
     assert len(with_two) == len(without) + 1  # one INSERT of both deliveries
     assert Delivery.objects.unscoped().count() == 2
+
+
+def test_a_slow_receiver_does_not_hold_up_the_others(api: Api, org_path: str) -> None:
+    import time
+
+    with Receiver() as slow, Receiver() as fast:
+        slow.delay = 1.5
+        register(api, org_path, slow.url, ["*"])
+        register(api, org_path, fast.url, ["*"])
+        api.post(f"{org_path}/companies", {"name": "Acme"})
+        api.post(f"{org_path}/companies", {"name": "Zenith"})
+        began = time.monotonic()
+        work()
+        took = time.monotonic() - began
+    # Sent one after another, the slow one's two would take 3 s before the fast one's.
+    assert took < 2.9
+    assert len(fast.received) == len(slow.received) == 2
+    assert Delivery.objects.unscoped().filter(status="succeeded").count() == 4
