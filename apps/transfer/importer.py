@@ -33,6 +33,7 @@ from apps.organizations.models import Organization
 from apps.sales.models import Sale, SaleContact, SaleConversation, SaleStatusChange
 from apps.transfer import records, writes
 from apps.transfer.records import BadRecord, Record, SaleChildren
+from apps.webhooks.events import emit, subscribers
 from hyperrep import ids
 from hyperrep.api.serializers import format_datetime
 
@@ -45,6 +46,14 @@ MODELS: dict[str, type[models.Model]] = {
     "conversation": Conversation,
     "message": Message,
     "sale": Sale,
+}
+# The event a row the import creates is (apps/webhooks); a row it updates is none. Messages:
+# received ones only (a sent one was delivered elsewhere, before).
+CREATED_EVENTS = {
+    "company": "company.created",
+    "contact": "contact.created",
+    "conversation": "conversation.created",
+    "message": "message.received",
 }
 # The types other lines reference: the only ones whose ids are kept in memory.
 REFERENCED = frozenset({"agent", "company", "contact", "conversation"})
@@ -106,6 +115,9 @@ class Importer:
         self.analyzed = False
         self.line = 0
         self.organization = 0
+        # (organization pk, event type) -> whether an endpoint subscribes; -> rows created
+        self.subscribed: dict[tuple[int, str], bool] = {}
+        self.created: dict[tuple[int, str], list[int]] = {}
 
     def run(self, lines: Iterable[bytes]) -> None:
         for self.line, raw in enumerate(lines, 1):
@@ -116,6 +128,7 @@ class Importer:
         for kind in MODELS:
             self._flush(kind)
         self._touch_conversations()
+        self._emit_created()
 
     # -- one line -----------------------------------------------------------------------------
 
@@ -230,8 +243,10 @@ class Importer:
             row["organization_id"] = item.organization
             row["public_id"] = item.record.public_id
             rows.append(row)
+        existing = self._existing_if_watched(kind, items)
         written = writes.upsert(MODELS[kind], rows, UPDATE_FIELDS[kind])
         pks = [pk for pk, _ in written]
+        self._note_created(kind, items, pks, existing)
         # Only rows that existed can have children to replace.
         existed = [pk for pk, new in written if not new]
         if kind in REFERENCED:
@@ -244,6 +259,61 @@ class Importer:
             self._write_links(pks, existed, items)
         elif kind == "sale":
             self._write_sale_children(pks, existed, items)
+
+    # -- events -------------------------------------------------------------------------------
+
+    def _watched(self, organization: int, event: str) -> bool:
+        key = (organization, event)
+        if key not in self.subscribed:
+            self.subscribed[key] = bool(subscribers(organization, event))
+        return self.subscribed[key]
+
+    def _existing_if_watched(self, kind: str, items: list[Pending]) -> set[tuple[int, str]] | None:
+        """The (organization, public id) of the batch's rows that exist already, where an
+        endpoint subscribes to their creation (one query an organization); None: none does."""
+        event = CREATED_EVENTS.get(kind)
+        if event is None:
+            return None
+        by_organization: dict[int, list[str]] = {}
+        for item in items:
+            if self._watched(item.organization, event):
+                by_organization.setdefault(item.organization, []).append(item.record.public_id)
+        if not by_organization:
+            return None
+        existing: set[tuple[int, str]] = set()
+        for organization, public_ids in by_organization.items():
+            rows = MODELS[kind].objects.for_org(organization)  # type: ignore[attr-defined]
+            found = rows.filter(public_id__in=public_ids).values_list("public_id", flat=True)
+            existing.update((organization, public_id) for public_id in found)
+        return existing
+
+    def _note_created(
+        self,
+        kind: str,
+        items: list[Pending],
+        pks: list[int],
+        existing: set[tuple[int, str]] | None,
+    ) -> None:
+        if existing is None:
+            return
+        event = CREATED_EVENTS[kind]
+        for pk, item in zip(pks, items, strict=True):
+            if not self._watched(item.organization, event):
+                continue
+            if (item.organization, item.record.public_id) in existing:
+                continue
+            if kind == "message" and item.record.values.get("direction") != "received":
+                continue
+            self.created.setdefault((item.organization, event), []).append(pk)
+
+    def _emit_created(self) -> None:
+        """The events of the rows the file created, once their conversations are touched."""
+        kinds = {event: kind for kind, event in CREATED_EVENTS.items()}
+        for (organization_pk, event), pks in self.created.items():
+            organization = Organization.objects.get(pk=organization_pk)
+            rows = MODELS[kinds[event]].objects.for_org(organization)  # type: ignore[attr-defined]
+            for start in range(0, len(pks), KEYS_PER_QUERY):
+                emit(organization, event, *rows.filter(pk__in=pks[start : start + KEYS_PER_QUERY]))
 
     def _current_conversations(self, batch: dict[tuple[int, str], Pending]) -> set[int]:
         by_organization: dict[int, list[str]] = {}

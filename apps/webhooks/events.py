@@ -21,7 +21,7 @@ RENDERERS: dict[str, Callable[[Organization, Any], Any]] = {}
 ENCODE: list[Callable[[Any], bytes]] = []
 
 
-def subscribers(organization: Organization, event_type: str) -> list[Endpoint]:
+def subscribers(organization: Organization | int, event_type: str) -> list[Endpoint]:
     """The organization's enabled endpoints that receive this event type."""
     return [
         endpoint
