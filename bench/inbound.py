@@ -50,6 +50,7 @@ from django.utils import timezone
 
 from bench import harness, load
 from bench.delivery import children_cpu_seconds, postgres_cpu_seconds, worker_processes
+from bench.load import rank
 
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/hyperrep_bench_inbound"
 PUBLIC_URL = "http://127.0.0.1"
@@ -274,12 +275,6 @@ def lag(
         raise SystemExit(f"polling for the messages failed: {failures[0]}")
     # An event that is not a message 30 s after the last post counts as infinitely late.
     return answers_ms, [seen.get(key, float("inf")) - answered[key] for key, _ in requests]
-
-
-def rank(values: list[float], p: float) -> float:
-    """The nearest-rank percentile (as bench/load.py's); infinities stay infinite."""
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))]
 
 
 def retried(channel: Any, since: datetime) -> tuple[int, list[str]]:

@@ -20,6 +20,12 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 
+def rank(values: list[float], p: float) -> float:
+    """The nearest-rank percentile of the values; infinities stay infinite."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))]
+
+
 @dataclass(frozen=True)
 class LoadResult:
     clients: int
@@ -34,10 +40,7 @@ class LoadResult:
         return self.requests / self.seconds
 
     def percentile(self, p: float) -> float:
-        if not self.latencies_ms:
-            return float("nan")
-        ordered = sorted(self.latencies_ms)
-        return ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))]
+        return rank(self.latencies_ms, p) if self.latencies_ms else float("nan")
 
     @classmethod
     def merge(cls, results: list["LoadResult"]) -> "LoadResult":

@@ -55,6 +55,7 @@ from bench.delivery import (
     worker_processes,
 )
 from bench.inbound import LockWaits
+from bench.load import rank
 
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/hyperrep_bench_webhooks"
 SEED_MESSAGES = 2_000
@@ -417,12 +418,6 @@ def write_path(organization: Any, api_key: str) -> tuple[dict[str, Any], list[st
 
 
 # -- the run ------------------------------------------------------------------------------------
-
-
-def rank(values: list[float], p: float) -> float:
-    """The nearest-rank percentile; infinities stay infinite."""
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))]
 
 
 def main() -> None:

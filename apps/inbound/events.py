@@ -12,7 +12,7 @@ from datetime import datetime
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from apps.inbound.models import EventStatus, InboundEvent, Source
+from apps.inbound.models import EventStatus, InboundEvent
 from apps.organizations.models import Channel
 from hyperrep.errors import ValidationFailed
 
@@ -112,6 +112,3 @@ def kept_headers(headers: object) -> dict[str, str]:
     """The request headers an event keeps (a Django request's `headers`)."""
     get = headers.get  # type: ignore[attr-defined]
     return {name: str(get(name))[:1000] for name in KEPT_HEADERS if get(name) is not None}
-
-
-__all__ = ["Arrival", "Source", "Unparseable", "channel_for", "event_refuse", "event_store"]
