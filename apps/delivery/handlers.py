@@ -48,6 +48,9 @@ def backoff(max_attempts: int) -> list[timedelta]:
 class DraftDelivery:
     """The outbox handler of one draft model (MessageDraft or ResponseDraft)."""
 
+    # Drafts save their own changes (drafts_record_delivery, drafts_record_failure).
+    fields: Sequence[str] = ()
+
     def __init__(self, model: type[Draft]) -> None:
         self.model = model
 

@@ -20,7 +20,6 @@ from apps.delivery.handlers import backoff
 from apps.inbound import services
 from apps.inbound.events import Unparseable
 from apps.inbound.models import EventStatus, InboundEvent
-from hyperrep.bulk import update_each
 from hyperrep.outbox.claims import Permanent
 
 log = logging.getLogger("hyperrep.inbound")
@@ -30,6 +29,7 @@ PRUNE_BATCHES = 100  # a run deletes at most this many batches; the next run goe
 
 class InboundProcessing:
     model = InboundEvent
+    fields = ("status",)
 
     def retry_delays(self) -> Sequence[timedelta]:
         return backoff(settings.DELIVERY_MAX_ATTEMPTS)
@@ -43,10 +43,9 @@ class InboundProcessing:
             event.last_error = ignored_because
 
     def gave_up(self, failed: Sequence[tuple[Any, str]]) -> None:
-        events = [event for event, _reason in failed if event.status == EventStatus.RECEIVED]
-        for event in events:
-            event.status = EventStatus.FAILED
-        update_each(events, ["status"])
+        for event, _reason in failed:
+            if event.status == EventStatus.RECEIVED:
+                event.status = EventStatus.FAILED
 
 
 class EventBatch:

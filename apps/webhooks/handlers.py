@@ -23,7 +23,6 @@ from django.utils import timezone
 
 from apps.webhooks import addresses, signing
 from apps.webhooks.models import Delivery, DeliveryStatus, Endpoint
-from hyperrep.bulk import update_each
 from hyperrep.outbox.claims import Permanent, Transient
 
 log = logging.getLogger("hyperrep.webhooks")
@@ -44,6 +43,7 @@ SENDERS = 8  # POSTs of a batch in flight at once
 
 class WebhookDelivery:
     model = Delivery
+    fields = ("status",)
 
     def retry_delays(self) -> Sequence[timedelta]:
         return RETRY_DELAYS
@@ -54,7 +54,6 @@ class WebhookDelivery:
     def succeeded(self, done: Sequence[tuple[Any, Any]]) -> None:
         for delivery, _status_code in done:
             delivery.status = DeliveryStatus.SUCCEEDED
-        update_each([delivery for delivery, _ in done], ["status"])
         endpoints = {delivery.endpoint_id for delivery, _ in done}
         Endpoint.objects.unscoped().filter(pk__in=sorted(endpoints)).exclude(
             failing_since=None
@@ -63,7 +62,6 @@ class WebhookDelivery:
     def gave_up(self, failed: Sequence[tuple[Any, str]]) -> None:
         for delivery, _reason in failed:
             delivery.status = DeliveryStatus.FAILED
-        update_each([delivery for delivery, _ in failed], ["status"])
 
 
 class DeliveryBatch:

@@ -63,6 +63,11 @@ class Handler(Protocol):
     def model(self) -> type[OutboxItem]:
         """The model whose rows it carries out."""
 
+    @property
+    def fields(self) -> Sequence[str]:
+        """Columns of its own that `succeeded` and `gave_up` set on the rows they are given
+        (a status), saved with the outbox's in the same statement."""
+
     def retry_delays(self) -> Sequence[timedelta]:
         """The waits before the second, third, … attempt; after the last, it fails."""
 
@@ -71,8 +76,8 @@ class Handler(Protocol):
 
     def succeeded(self, done: Sequence[tuple[Any, Any]]) -> None:
         """Record the successes, (row, what its attempt returned), inside the outcomes'
-        transaction, on the rows it locked (saving the fields it changes; the outbox saves
-        its own)."""
+        transaction, on the rows it locked: setting `fields` (the outbox saves them), or
+        writing elsewhere itself."""
 
     def gave_up(self, failed: Sequence[tuple[Any, str]]) -> None:
         """Record, (row, the reason), that these never will succeed, in that transaction."""
@@ -159,5 +164,5 @@ def record(handler: Handler, outcomes: Mapping[int, Outcome], *, worker: str) ->
             handler.succeeded(done)
         if failed:
             handler.gave_up(failed)
-        update_each(items, OUTBOX_FIELDS)
+        update_each(items, [*OUTBOX_FIELDS, *handler.fields])
     return {item.pk for item in items}
