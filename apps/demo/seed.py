@@ -1,7 +1,9 @@
 """A realistic demo organization: agents, companies, contacts, conversations with messages of
 every modality, sales at every status, and both drafting channels enabled.
 
-Deterministic for a seed (timestamps are relative to the moment of seeding). It scales to
+Deterministic for a seed: the random draws never depend on the clock, so a seed gives the same
+rows whenever it runs, only their timestamps (relative to the moment of seeding) move, and
+with them which conversations are old enough to have been read. It scales to
 millions of messages for benchmarks: rows are plain dicts of column values, generated and
 inserted a chunk of conversations at a time (COPY on PostgreSQL), and only small
 per-contact summaries stay in memory.
@@ -42,6 +44,7 @@ HISTORY_DAYS = 400
 RECEIVED, SENT = Direction.RECEIVED.value, Direction.SENT.value
 KINDS = [Modality.EMAIL, Modality.TEXT, Modality.CALL, Modality.LIVE_CHAT, Modality.FORM]
 KIND_WEIGHTS = [40, 22, 12, 14, 12]
+OUTBOUND_KINDS = [Modality.EMAIL, Modality.TEXT, Modality.CALL]  # what an agent reaches out by
 # The current status a sale ends at; None is a custom stage of the pipeline.
 OUTCOMES: list[str | None] = [
     SaleStatus.QUOTE_SENT,
@@ -204,6 +207,7 @@ class _Seeder:
         self.agent_rows: list[Agent] = []
         self.company_pks: list[int] = []
         self.contact_rows: list[ContactSummary] = []
+        self.longest_standing: ContactSummary | None = None  # the contact created first
         self.contacts_by_company: dict[int, list[ContactSummary]] = {}
         # A few conversations per contact, for a sale's associated conversations.
         self.conversations_by_contact: dict[int, list[int]] = {}
@@ -315,6 +319,11 @@ class _Seeder:
                     row["created_at"],
                 )
                 self.contact_rows.append(summary)
+                if (
+                    self.longest_standing is None
+                    or summary.created_at < self.longest_standing.created_at
+                ):
+                    self.longest_standing = summary
                 if summary.company_pk is not None:
                     self.contacts_by_company.setdefault(summary.company_pk, []).append(summary)
 
@@ -448,36 +457,53 @@ class _Seeder:
 class _Thread:
     """One conversation and its messages, timed like a real inbox: most start with the
     contact writing in, an agent answers minutes to hours later (live chat: seconds), some
-    are never answered, and some start with an agent reaching out."""
+    are never answered, and some start with an agent reaching out, not all of which get a
+    reply.
+
+    The first few are fixed, so that every seed has an agent's unreplied reach-out and an
+    unanswered contact (a message or two each), then each kind written in and answered: from
+    six messages on, all three ways a conversation derives its response time. The first
+    also opens the history, with the contact created first, so that the history is as long
+    as the contacts'."""
 
     def __init__(self, seeder: _Seeder, number: int, *, budget: int) -> None:
         rng = seeder.rng
         self.seeder = seeder
         self.rng = rng
         self.contact = rng.choice(seeder.contact_rows)
-        kind = KINDS[number] if number < len(KINDS) else rng.choices(KINDS, KIND_WEIGHTS)[0]
+        if number == 0 and seeder.longest_standing is not None:
+            self.contact = seeder.longest_standing
+        # Its kind, who starts it, and whether the other side ever speaks (silent: the
+        # contact never answers an agent's reach-out, or no agent answers the contact).
+        outbound: bool
+        silent: bool
+        if number == 0:  # an agent reaching out, with no reply
+            kind, outbound, silent = rng.choice(OUTBOUND_KINDS), True, True
+        elif number == 1:  # a contact writing in, never answered
+            kind, outbound, silent = rng.choices(KINDS, KIND_WEIGHTS)[0], False, True
+        elif number < 2 + len(KINDS):  # each kind, written in and answered
+            kind, outbound, silent = KINDS[number - 2], False, False
+        else:
+            kind = rng.choices(KINDS, KIND_WEIGHTS)[0]
+            outbound = kind in OUTBOUND_KINDS and rng.random() < 0.18
+            silent = rng.random() < (0.3 if outbound else 0.15)
         self.kind = kind
         self.topic = rng.choice(content.TOPICS)
-        # The conversation right after the forced kinds starts with a sent message.
-        outbound = number == len(KINDS) or (
-            kind in (Modality.EMAIL, Modality.TEXT, Modality.CALL) and rng.random() < 0.18
-        )
-        unanswered = not outbound and rng.random() < 0.15
-        count = min(budget, self._length(kind, unanswered))
+        count = min(budget, self._length(kind, silent))
         agent = rng.choice(seeder.agent_rows) if seeder.agent_rows else None
-        if unanswered and rng.random() < 0.5:
+        if silent and not outbound and rng.random() < 0.5:
             agent = None
         self.agent = agent
         self.day = rng.choice(content.DAYS)
 
-        # Who speaks when, as offsets in seconds from the first message.
+        # Who speaks when, as offsets in seconds from the first message. The second message
+        # is the other side's (the first answer, or the reply), unless it is silent.
         turns: list[tuple[int, str]] = []
         offset, direction = 0, SENT if outbound else RECEIVED
         for position in range(count):
             if position:
-                if unanswered:
-                    direction = RECEIVED
-                elif rng.random() < 0.85:  # mostly taking turns, sometimes twice in a row
+                # Mostly taking turns, sometimes twice in a row.
+                if not silent and (position == 1 or rng.random() < 0.85):
                     direction = SENT if direction == RECEIVED else RECEIVED
                 offset += self._gap(kind, direction, first_answer=position == 1 and not outbound)
             turns.append((offset, direction))
@@ -489,6 +515,8 @@ class _Thread:
         # More recent days are busier: the business grew over the year.
         window = (latest_start - earliest).total_seconds()
         start_at = latest_start - timedelta(seconds=int(window * (1 - math.sqrt(rng.random()))))
+        if number == 0:  # the first opens the history
+            start_at = earliest
         business_hours = start_at.replace(hour=rng.randint(13, 23), minute=rng.randint(0, 59))
         if earliest <= business_hours <= latest_start:
             start_at = business_hours  # 8 am to 6 pm in the Americas
@@ -508,21 +536,24 @@ class _Thread:
             folder = "sales-follow-up"
         answered_last = bool(self.messages) and self.messages[-1]["direction"] == SENT
         old = seeder.now - start_at > timedelta(days=7)
+        # Drawn whether or not it is old: how old it is depends on the clock, and the draws
+        # that follow must not.
+        read_anyway = rng.random() < 0.7
         self.conversation: Row = {
             "organization_id": seeder.org_pk,
             "public_id": seeder.public_id("cnv"),
             "contact_id": self.contact.pk,
             "agent_id": agent.pk if agent else None,
             "folder": folder,
-            "is_read": answered_last or (old and rng.random() < 0.7),
+            "is_read": answered_last or (old and read_anyway),
             "start_at": start_at,
             # Until conversations_touch derives it from the messages, with the rest.
             "last_activity_at": start_at,
         }
 
-    def _length(self, kind: Modality, unanswered: bool) -> int:
+    def _length(self, kind: Modality, silent: bool) -> int:
         rng = self.rng
-        if unanswered:
+        if silent:  # a message, sometimes a follow-up
             return rng.choice([1, 1, 1, 2])
         low, high = {
             Modality.EMAIL: (2, 12),
@@ -585,9 +616,9 @@ class _Thread:
             message["content"] = pool[min(position // 2, len(pool) - 1)].format(**words)
         elif modality == Modality.CALL:
             choice = rng.randrange(len(content.CALL_TRANSCRIPTS))
-            if choice == content.VOICEMAIL:  # a voicemail the contact left
-                message["direction"] = direction = RECEIVED
-                message["agent_id"] = None
+            # A voicemail the contact left, on the contact's turn only: who speaks when is
+            # the turns' (an agent's turn drawing it has a call the agent placed instead).
+            if choice == content.VOICEMAIL and direction == RECEIVED:
                 message["call_duration"] = rng.randint(15, 60)
             else:
                 # The transcript of a call the agent placed, or of one the contact placed.

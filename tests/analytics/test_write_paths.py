@@ -3,6 +3,7 @@ import, with random data, is in test_properties.py)."""
 
 import io
 from datetime import UTC, datetime, timedelta
+from unittest import mock
 
 import pytest
 from django.core.management import call_command
@@ -11,7 +12,8 @@ from django.test import Client
 from django.utils import timezone
 
 from apps.analytics.models import DailyResponseBand, HourlyTotals
-from apps.conversations.models import Conversation, Direction, Modality
+from apps.conversations.models import Conversation, Direction, Message, Modality
+from apps.demo.seed import Size, seed_demo
 from apps.drafts.services import Delivery, draft_schedule, drafts_record_delivery
 from apps.organizations.models import ChannelKind, Organization
 from tests.analytics.reference import assert_derived_exact, assert_rollups_exact
@@ -100,6 +102,48 @@ def test_the_demo_seed_derives_every_conversation() -> None:
     assert conversations.exclude(first_inbound_at=None).exclude(response_time_us=None).exists()
     assert conversations.filter(first_inbound_at=None).exists()  # started by an agent
     assert conversations.exclude(first_inbound_at=None).filter(response_time_us=None).exists()
+
+
+# When its draws depended on the clock, `seed_demo --messages 3000` had no conversation
+# without an inbound message at 15:00 and 20:40 (UTC), and some at 02:00; and a leap day.
+SEEDED_AT = [
+    datetime(2026, 12, 1, 15, tzinfo=UTC),
+    datetime(2026, 12, 1, 20, 40, 17, tzinfo=UTC),
+    datetime(2026, 12, 1, 2, tzinfo=UTC),
+    datetime(2028, 2, 29, 23, 59, 59, tzinfo=UTC),
+]
+
+
+def test_the_demo_seed_is_the_same_whatever_the_date() -> None:
+    """A seed gives the same conversations and messages at any date (only their times
+    move), each time with answered, unanswered and agent-started conversations."""
+    shapes = []
+    for now in SEEDED_AT:
+        with mock.patch("django.utils.timezone.now", return_value=now):
+            organization, _key = seed_demo(size=Size.for_messages(400))
+        assert assert_derived_exact(organization) > 40
+        assert_rollups_exact(organization)
+        conversations = Conversation.objects.for_org(organization)
+        assert not conversations.filter(start_at__gt=now).exists()
+        inbound = conversations.exclude(first_inbound_at=None)
+        assert inbound.exclude(response_time_us=None).exists()
+        assert inbound.filter(response_time_us=None).exists()
+        assert conversations.filter(first_inbound_at=None).exists()
+        shapes.append(
+            (
+                list(
+                    conversations.order_by("public_id").values_list(
+                        "public_id", "first_inbound_modality", "response_time_us", "folder"
+                    )
+                ),
+                list(
+                    Message.objects.for_org(organization)
+                    .order_by("public_id")
+                    .values_list("public_id", "direction", "modality", "content")
+                ),
+            )
+        )
+    assert all(shape == shapes[0] for shape in shapes[1:])
 
 
 def test_deleting_a_conversation_takes_back_what_it_and_its_messages_added(
