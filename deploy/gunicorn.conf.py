@@ -38,3 +38,18 @@ def post_worker_init(worker: object) -> None:
     object of the process again: about a quarter of that page's time (bench/README.md)."""
     gc.collect()
     gc.freeze()
+
+
+# Metrics (hyperrep/metrics.py): the workers write their counts into one directory, which
+# /metrics adds up. A fresh, empty one for each server unless the environment names one.
+if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    import tempfile
+
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="hyperrep-metrics-")
+
+
+def child_exit(server: object, worker: object) -> None:
+    """A worker is gone: its live gauges leave the totals (prometheus_client multiprocess)."""
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)  # type: ignore[attr-defined]

@@ -204,6 +204,10 @@ WEBHOOKS_ALLOW_PRIVATE_NETWORKS = env_bool("WEBHOOKS_ALLOW_PRIVATE_NETWORKS", Fa
 INBOUND_RETENTION_DAYS = env_int("INBOUND_RETENTION_DAYS", 30)
 DATA_UPLOAD_MAX_MEMORY_SIZE = max(API_MAX_BODY_BYTES, INBOUND_EMAIL_MAX_BYTES)
 
+# --- Metrics (GET /metrics, docs/metrics.md) ------------------------------------------------
+# The bearer token a scraper must send; unset: only loopback clients may read them.
+METRICS_TOKEN = env_str("METRICS_TOKEN", "")
+
 # --- API ------------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["hyperrep.api.authentication.ApiKeyAuthentication"],

@@ -1,7 +1,8 @@
 """How a request is routed: /api/v2/organizations, then every organization-scoped
 resource under /api/v2/organizations/{organization_id}/ (one app each), what providers and
 websites send in (/inbound/…, apps/inbound), the tracked links of sent emails (/l/<id>),
-the admin, the health probes and the API reference. Errors outside DRF answer in JSON too."""
+the admin, the health probes, the metrics (/metrics) and the API reference. Errors outside
+DRF answer in JSON too."""
 
 from django.contrib import admin
 from django.http import HttpRequest, HttpResponse
@@ -12,6 +13,7 @@ from drf_spectacular.views import SpectacularJSONAPIView, SpectacularSwaggerView
 from apps.delivery.views import follow_link
 from hyperrep.api.exceptions import error_response, page_not_found
 from hyperrep.health import Healthz, Readyz
+from hyperrep.metrics import metrics_view
 
 swagger_page = SpectacularSwaggerView.as_view(url_name="openapi-schema")
 
@@ -57,6 +59,8 @@ urlpatterns = [
     re_path(r"^l/(?P<link_id>[^/]+)/?$", follow_link, name="tracked-link"),
     re_path(r"^healthz/?$", Healthz.as_view(), name="healthz"),
     re_path(r"^readyz/?$", Readyz.as_view(), name="readyz"),
+    # Prometheus (hyperrep/metrics.py): a plain view, so not in the OpenAPI schema.
+    re_path(r"^metrics/?$", metrics_view, name="metrics"),
     path("admin/", admin.site.urls),
     # Unknown paths: the JSON 404 of the contract, also when DEBUG is on (where Django would
     # otherwise render its HTML page).

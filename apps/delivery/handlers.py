@@ -28,6 +28,7 @@ from apps.delivery.transports.base import Permanent, Transient
 from apps.drafts.models import Draft, DraftModality, DraftStatus
 from apps.drafts.services import Delivery, drafts_record_delivery, drafts_record_failure
 from apps.organizations.models import Channel
+from hyperrep import metrics
 from hyperrep.errors import ValidationFailed
 
 log = logging.getLogger("hyperrep.delivery")
@@ -76,6 +77,9 @@ class DraftDelivery:
 
     def gave_up(self, failed: Sequence[tuple[Any, str]]) -> None:
         drafts_record_failure([d for d, _reason in failed if d.status == DraftStatus.SCHEDULED])
+
+    def count_attempt(self, draft: Any, outcome: str) -> None:
+        metrics.count_delivery(draft.modality, outcome)
 
 
 class DraftBatch:

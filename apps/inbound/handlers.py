@@ -20,6 +20,7 @@ from apps.delivery.handlers import backoff
 from apps.inbound import services
 from apps.inbound.events import Unparseable
 from apps.inbound.models import EventStatus, InboundEvent
+from hyperrep import metrics
 from hyperrep.outbox.claims import Permanent
 
 log = logging.getLogger("hyperrep.inbound")
@@ -47,6 +48,9 @@ class InboundProcessing:
             if event.status == EventStatus.RECEIVED:
                 event.status = EventStatus.FAILED
 
+    def count_attempt(self, event: Any, outcome: str) -> None:
+        metrics.count_inbound_event(event.source, outcome)
+
 
 class EventBatch:
     def __init__(self, keys: Sequence[int]) -> None:
@@ -55,7 +59,7 @@ class EventBatch:
         self.items = list(
             InboundEvent.objects.unscoped()  # the claim's events, of any organization
             .filter(pk__in=keys)
-            .only("pk", "attempts", "status")
+            .only("pk", "attempts", "status", "source")
             .order_by("received_at", "pk")
         )
 

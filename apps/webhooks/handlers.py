@@ -23,6 +23,7 @@ from django.utils import timezone
 
 from apps.webhooks import addresses, signing
 from apps.webhooks.models import Delivery, DeliveryStatus, Endpoint
+from hyperrep import metrics
 from hyperrep.outbox.claims import Permanent, Transient
 
 log = logging.getLogger("hyperrep.webhooks")
@@ -62,6 +63,9 @@ class WebhookDelivery:
     def gave_up(self, failed: Sequence[tuple[Any, str]]) -> None:
         for delivery, _reason in failed:
             delivery.status = DeliveryStatus.FAILED
+
+    def count_attempt(self, delivery: Any, outcome: str) -> None:
+        metrics.count_webhook_attempt(outcome)
 
 
 class DeliveryBatch:

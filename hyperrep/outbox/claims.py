@@ -82,6 +82,11 @@ class Handler(Protocol):
     def gave_up(self, failed: Sequence[tuple[Any, str]]) -> None:
         """Record, (row, the reason), that these never will succeed, in that transaction."""
 
+    def count_attempt(self, item: Any, outcome: str) -> None:
+        """Count one recorded attempt in the handler's metric (hyperrep/metrics.py), after the
+        outcomes' transaction: `succeeded`, `retrying` (another attempt is scheduled) or
+        `failed` (given up)."""
+
 
 @dataclass(frozen=True)
 class Outcome:
@@ -147,6 +152,7 @@ def record(handler: Handler, outcomes: Mapping[int, Outcome], *, worker: str) ->
         )
         done: list[tuple[Any, Any]] = []
         failed: list[tuple[Any, str]] = []
+        counted: list[tuple[Any, str]] = []
         for item in items:
             outcome = outcomes[item.pk]
             item.attempts += 1
@@ -154,15 +160,20 @@ def record(handler: Handler, outcomes: Mapping[int, Outcome], *, worker: str) ->
             if outcome.succeeded:
                 item.next_attempt_at, item.last_error = None, None
                 done.append((item, outcome.result))
+                counted.append((item, "succeeded"))
             elif not outcome.permanent and item.attempts <= len(delays):
                 item.next_attempt_at = timezone.now() + retry_delay(delays, item.attempts)
                 item.last_error = outcome.error
+                counted.append((item, "retrying"))
             else:
                 item.next_attempt_at, item.last_error = None, outcome.error
                 failed.append((item, outcome.error or ""))
+                counted.append((item, "failed"))
         if done:
             handler.succeeded(done)
         if failed:
             handler.gave_up(failed)
         update_each(items, [*OUTBOX_FIELDS, *handler.fields])
+    for item, counted_as in counted:  # (recorded: a rolled back batch counts nothing)
+        handler.count_attempt(item, counted_as)
     return {item.pk for item in items}

@@ -2,6 +2,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
+from hyperrep import metrics
 from hyperrep.outbox.worker import Worker
 
 
@@ -17,6 +18,26 @@ class Command(BaseCommand):
         parser.add_argument(
             "--batch", type=int, default=20, help="rows claimed at a time (default %(default)s)"
         )
+        parser.add_argument(
+            "--metrics-port",
+            type=int,
+            help="serve this worker's Prometheus metrics at http://HOST:PORT/metrics "
+            "(docs/metrics.md); default: not served",
+        )
+        parser.add_argument(
+            "--metrics-host",
+            default="127.0.0.1",
+            help="the address the metrics are served on (default %(default)s; METRICS_TOKEN "
+            "is required, or the client must be on loopback)",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        Worker(batch=options["batch"]).run(until_idle=options["until_idle"])
+        server = None
+        if options["metrics_port"] is not None:
+            server = metrics.serve(options["metrics_host"], options["metrics_port"])
+        try:
+            Worker(batch=options["batch"]).run(until_idle=options["until_idle"])
+        finally:
+            if server is not None:
+                server.shutdown()
+                server.server_close()
