@@ -1,6 +1,7 @@
 """The admin site: a business owner's view of organizations, keys, channels and
 conversations. Its look (the header, and "View site" going to the API reference), and the
-form fields the model admins share."""
+form fields the model admins share. Login attempts have a budget per client address
+(ADMIN_LOGIN_RATE_LIMIT, hyperrep/ratelimit.py)."""
 
 import json
 from collections.abc import Callable
@@ -8,9 +9,12 @@ from datetime import timedelta
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin
 from django.contrib.admin.apps import AdminConfig as DjangoAdminConfig
+from django.http import HttpRequest, HttpResponse
 
+from hyperrep import ratelimit
 from hyperrep.errors import ValidationFailed
 
 
@@ -22,6 +26,20 @@ class AdminSite(admin.AdminSite):
     # The lists need the width (a sale's status and dates were cut off at 1400 px); the
     # sidebar only repeats the index page.
     enable_nav_sidebar = False
+
+    def login(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> Any:
+        if request.method == "POST":  # an attempt; showing the form costs nothing
+            address = request.META.get("REMOTE_ADDR", "")
+            budget = ratelimit.hit("admin-login", address, settings.ADMIN_LOGIN_RATE_LIMIT)
+            if budget is not None and not budget.allowed:
+                refused = HttpResponse(
+                    "Too many login attempts from this address. Try again later.",
+                    status=429,
+                    content_type="text/plain; charset=utf-8",
+                )
+                refused["Retry-After"] = str(budget.reset)
+                return refused
+        return super().login(request, extra_context)
 
 
 class AdminConfig(DjangoAdminConfig):

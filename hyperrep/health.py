@@ -1,10 +1,13 @@
 """Liveness and readiness probes, answered without an API key."""
 
-from django.db import connection
+from django.db import DatabaseError, connection
+from django.db.migrations.executor import MigrationExecutor
 from drf_spectacular.utils import extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
+
+from hyperrep import ratelimit
 
 
 class Healthz(APIView):
@@ -19,16 +22,35 @@ class Healthz(APIView):
 
 
 class Readyz(APIView):
-    """The database answers."""
+    """Ready for traffic: the database answers, every migration this release ships is applied
+    (a new release's web takes no traffic before `migrate` ran), and Redis answers when
+    REDIS_URL is set. Otherwise 503, each failing check's reason in `detail`."""
 
     authentication_classes: list = []
     permission_classes: list = []
 
     @extend_schema(exclude=True)
     def get(self, request: Request) -> Response:
-        try:
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT 1")
-        except Exception:
-            return Response({"detail": "Database unavailable"}, status=503)
+        problems = [problem for problem in (database_problem(), redis_problem()) if problem]
+        if problems:
+            return Response({"detail": "; ".join(problems)}, status=503)
         return Response({"status": "ok"})
+
+
+def database_problem() -> str | None:
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        executor = MigrationExecutor(connection)
+        unapplied = executor.migration_plan(executor.loader.graph.leaf_nodes())
+    except DatabaseError:
+        return "Database unavailable"
+    if unapplied:
+        names = ", ".join(f"{m.app_label}.{m.name}" for m, _backwards in unapplied[:3])
+        more = f" and {len(unapplied) - 3} more" if len(unapplied) > 3 else ""
+        return f"Migrations not applied: {names}{more}"
+    return None
+
+
+def redis_problem() -> str | None:
+    return None if ratelimit.check() else "Redis unavailable"

@@ -5,6 +5,7 @@ the development conveniences explicitly (DEBUG=1 and a development-only SECRET_K
 """
 
 import os
+import re
 from pathlib import Path
 
 import dj_database_url
@@ -36,6 +37,14 @@ def env_int(name: str, default: int) -> int:
         return int(value)
     except ValueError:
         raise ImproperlyConfigured(f"{name} must be a whole number, not {value!r}") from None
+
+
+def env_rate(name: str, default: str) -> str:
+    """A budget such as `1200/minute` (the `limits` library's notation), or "0" for none."""
+    value = env_str(name, default).strip()
+    if value != "0" and not re.fullmatch(r"\d+\s*/\s*(\d+\s*)?(second|minute|hour|day)s?", value):
+        raise ImproperlyConfigured(f"{name} must look like 1200/minute (or be 0), not {value!r}")
+    return value
 
 
 def env_list(name: str, default: str) -> list[str]:
@@ -85,6 +94,7 @@ INSTALLED_APPS = [
     "apps.delivery",
     "apps.inbound",
     "apps.webhooks",
+    "apps.idempotency",
     "apps.demo",
     "hyperrep.outbox",
 ]
@@ -125,6 +135,9 @@ TEMPLATES = [
 
 # --- Database -------------------------------------------------------------------------------
 SQLITE_DEFAULT = f"sqlite:///{BASE_DIR / 'var' / 'hyperrep.sqlite3'}"
+# On PostgreSQL, a web process's query runs at most this many seconds (0: no limit); the
+# request then fails with the JSON 500 instead of holding its thread (hyperrep/wsgi.py).
+DATABASE_STATEMENT_TIMEOUT = env_int("DATABASE_STATEMENT_TIMEOUT", 30)
 DATABASES = {
     "default": dj_database_url.parse(
         env_str("DATABASE_URL", SQLITE_DEFAULT),
@@ -195,7 +208,15 @@ API_MAX_BODY_BYTES = env_int("API_MAX_BODY_BYTES", 1024 * 1024)
 # Inbound: the largest raw email (attachments included) and form; a token's budget.
 INBOUND_EMAIL_MAX_BYTES = env_int("INBOUND_EMAIL_MAX_BYTES", 25 * 1024 * 1024)
 INBOUND_FORM_MAX_BYTES = env_int("INBOUND_FORM_MAX_BYTES", 64 * 1024)
-INBOUND_RATE_LIMIT = env_str("INBOUND_RATE_LIMIT", "600/minute")
+INBOUND_RATE_LIMIT = env_rate("INBOUND_RATE_LIMIT", "600/minute")
+
+# --- Production traffic: budgets and the shared counters ------------------------------------
+# Redis (redis://host:6379/0) holds the rate-limit counters every app server shares; without
+# it each process counts alone (the embedded default). When Redis fails the API keeps serving.
+REDIS_URL = env_str("REDIS_URL", "")
+# Requests per API key and organization ("0": no limit), and admin login attempts per address.
+API_RATE_LIMIT = env_rate("API_RATE_LIMIT", "1200/minute")
+ADMIN_LOGIN_RATE_LIMIT = env_rate("ADMIN_LOGIN_RATE_LIMIT", "10/minute")
 # Webhooks: http:// endpoints, and endpoints on loopback, private or link-local addresses,
 # are refused unless these are set (for a receiver on a trusted network, or in tests).
 WEBHOOKS_ALLOW_HTTP = env_bool("WEBHOOKS_ALLOW_HTTP", False)
@@ -250,17 +271,22 @@ SPECTACULAR_SETTINGS = {
 
 # --- Logging: one line per request, each line carrying the request id --------------------------
 LOG_LEVEL = env_str("LOG_LEVEL", "INFO").upper()
+# `text` (a line for people) or `json` (one JSON object a line, for a log pipeline).
+LOG_FORMAT = env_str("LOG_FORMAT", "text").lower()
+if LOG_FORMAT not in ("text", "json"):
+    raise ImproperlyConfigured(f"LOG_FORMAT must be text or json, not {LOG_FORMAT!r}")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"request_id": {"()": "hyperrep.api.middleware.RequestIdLogFilter"}},
+    "filters": {"request_id": {"()": "hyperrep.logs.RequestIdLogFilter"}},
     "formatters": {
-        "line": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"}
+        "text": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+        "json": {"()": "hyperrep.logs.JsonLineFormatter"},
     },
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
-            "formatter": "line",
+            "formatter": LOG_FORMAT,
             "filters": ["request_id"],
         }
     },

@@ -5,8 +5,15 @@ import pytest
 
 from apps.keys.services import api_key_create
 from apps.organizations.models import Organization
+from hyperrep import ratelimit
 from tests.factories import OrganizationFactory
 from tests.helpers import Api
+
+
+@pytest.fixture(autouse=True)
+def _fresh_rate_limits() -> None:
+    """Each test starts with full budgets (the counters live in this process's memory)."""
+    ratelimit._limiter.cache_clear()
 
 
 @pytest.fixture

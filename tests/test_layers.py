@@ -86,6 +86,7 @@ def test_migrations_run_no_live_application_code() -> None:
         "hyperrep.ids.PublicIdField",
         "hyperrep.phones",
         "hyperrep.frozen",
+        "hyperrep.logs",  # enqueuing_request_id, the default of an outbox row's request id
         "apps.organizations.models",  # mint_inbound_token, the channel token's default
         "apps.drafts.models",  # mint_message_id, the default of a draft's message id
     }

@@ -21,11 +21,10 @@ from apps.inbound import services
 from apps.inbound.events import Unparseable
 from apps.inbound.models import EventStatus, InboundEvent
 from hyperrep import metrics
+from hyperrep.bulk import delete_in_batches
 from hyperrep.outbox.claims import Permanent
 
 log = logging.getLogger("hyperrep.inbound")
-PRUNE_BATCH = 1000
-PRUNE_BATCHES = 100  # a run deletes at most this many batches; the next run goes on
 
 
 class InboundProcessing:
@@ -59,7 +58,7 @@ class EventBatch:
         self.items = list(
             InboundEvent.objects.unscoped()  # the claim's events, of any organization
             .filter(pk__in=keys)
-            .only("pk", "attempts", "status", "source")
+            .only("pk", "attempts", "status", "source", "request_id")
             .order_by("received_at", "pk")
         )
 
@@ -85,11 +84,6 @@ def prune() -> None:
         .filter(received_at__lt=cutoff)
         .exclude(status=EventStatus.RECEIVED)
     )
-    deleted = 0
-    for _ in range(PRUNE_BATCHES):
-        keys = list(old.values_list("pk", flat=True)[:PRUNE_BATCH])
-        if not keys:
-            break
-        deleted += InboundEvent.objects.unscoped().filter(pk__in=keys).delete()[0]
+    deleted = delete_in_batches(old)
     if deleted:
         log.info("pruned %s inbound events older than %s", deleted, cutoff.date())

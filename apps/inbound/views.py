@@ -56,10 +56,10 @@ def inbound(kind: str, *, methods: tuple[str, ...] = ("POST",)) -> Callable[[Vie
                 response = error_response(405, f'Method "{request.method}" not allowed.')
                 response["Allow"] = ", ".join(methods)
                 return response
-            retry_after = ratelimit.hit("inbound", token, settings.INBOUND_RATE_LIMIT)
-            if retry_after is not None:
+            budget = ratelimit.hit("inbound", token, settings.INBOUND_RATE_LIMIT)
+            if budget is not None and not budget.allowed:
                 response = error_response(429, "Rate limit exceeded")
-                response["Retry-After"] = str(retry_after)
+                response["Retry-After"] = str(budget.reset)
                 return response
             channel = channel_for(token, kind)
             if channel is None:

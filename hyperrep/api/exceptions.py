@@ -3,13 +3,21 @@
 Domain errors (hyperrep/errors.py, raised by services, selectors and id lookups) and DRF's
 own errors go through `exception_handler`, which gives each its status; Django-level errors
 (unknown paths, crashes, bad hosts) go through the `handler*` views wired in
-hyperrep/urls.py; middleware answers with `error_response`.
+hyperrep/urls.py; middleware answers with `error_response`. A database that does not
+answer, from whichever layer notices, is `503 Service unavailable` with `Retry-After`,
+logged once a second however many requests it turns away: an outage is not a bug of each
+request, and a traceback apiece would bury the log.
 """
 
 import logging
-from typing import Any
+import sys
+import threading
+import time
+from typing import Any, cast
 
+import psycopg
 from django.core.exceptions import PermissionDenied
+from django.db import InterfaceError, OperationalError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.views.csrf import csrf_failure as django_csrf_failure
 from django.views.decorators.csrf import csrf_exempt
@@ -31,6 +39,11 @@ DOMAIN_STATUS: dict[type[errors.DomainError], int] = {
 
 class WriteAccessDenied(exceptions.PermissionDenied):
     default_detail = "API Key does not have write access"
+
+
+class RateLimitExceeded(exceptions.APIException):
+    status_code = status.HTTP_429_TOO_MANY_REQUESTS
+    default_detail = "Rate limit exceeded"
 
 
 class PayloadTooLarge(exceptions.APIException):
@@ -63,7 +76,54 @@ def flatten_errors(detail: Any, path: str = "") -> list[str]:
     return [f"{path}: {detail}" if path else str(detail)]
 
 
+# Seconds a client is asked to wait while the database is away (a restart takes about one).
+OUTAGE_RETRY_AFTER = 2
+
+
+class _OutageLog:
+    """One warning a second while the database is away, with how many it stands for."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.next_line = 0.0
+        self.unlogged = 0
+
+    def record(self, exc: BaseException) -> None:
+        now = time.monotonic()
+        with self.lock:
+            if now < self.next_line:
+                self.unlogged += 1
+                return
+            self.next_line, unlogged, self.unlogged = now + 1, self.unlogged, 0
+        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        logger.warning(
+            "database unavailable, answering 503 (%d more since the last line): %s",
+            unlogged,
+            reason,
+        )
+
+
+outage_log = _OutageLog()
+
+
+def database_unavailable(exc: BaseException) -> JsonResponse | None:
+    """The 503 for an error that means the database did not answer (down, restarting,
+    unreachable, or SQLite's file locked too long); None for any other error. A query
+    cancelled by its statement timeout is the request's own failure: a 500."""
+    if not isinstance(exc, (OperationalError, InterfaceError)):
+        return None
+    if isinstance(exc.__cause__, psycopg.errors.QueryCanceled):
+        return None
+    outage_log.record(exc)
+    response = error_response(503, "Service unavailable")
+    response["Retry-After"] = str(OUTAGE_RETRY_AFTER)
+    return response
+
+
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    unavailable = database_unavailable(exc)
+    if unavailable is not None:
+        return cast(Response, unavailable)
     if isinstance(exc, errors.DomainError):
         return Response({"detail": exc.detail}, status=DOMAIN_STATUS[type(exc)])
     if isinstance(exc, Http404):
@@ -77,12 +137,8 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     if not isinstance(exc, exceptions.APIException):
         return None  # a crash: RequestIdMiddleware logs it and answers 500
 
-    headers = {}
-    wait = getattr(exc, "wait", None)  # set on Throttled
-    if wait is not None:
-        headers["Retry-After"] = str(int(wait) + 1)
     detail = exc.detail if isinstance(exc.detail, str) else "; ".join(flatten_errors(exc.detail))
-    return Response({"detail": str(detail)}, status=exc.status_code, headers=headers)
+    return Response({"detail": str(detail)}, status=exc.status_code)
 
 
 # Django-level error views (hyperrep/urls.py). They never render HTML.
@@ -107,4 +163,6 @@ def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
 
 
 def server_error(request: HttpRequest) -> JsonResponse:
-    return error_response(500, "Internal server error")
+    """handler500: what a middleware's crash comes to (a view's is RequestIdMiddleware's)."""
+    exc = sys.exc_info()[1]
+    return (exc and database_unavailable(exc)) or error_response(500, "Internal server error")

@@ -1,11 +1,12 @@
 """Request-wide plumbing that runs before any view.
 
 RequestIdMiddleware gives every request an id (the client's when sane), writes the one log
-line of the request, turns any crash into the JSON 500, and marks every answer that did not
-say otherwise `Cache-Control: no-store` (they carry personal data). BodyFramingMiddleware
-refuses a body the server would otherwise misread, before reading any of it. Input is
-checked later, after authentication: the body by the parser (hyperrep/api/parsers.py), ids
-by hyperrep/ids.py, the query string by hyperrep/api/filters.py.
+line of the request and counts it in the metrics (by its route: the URL pattern), turns any
+crash into the JSON 500 (a database that does not answer into the 503), and marks every
+answer that did not say otherwise `Cache-Control: no-store` (they carry personal data).
+BodyFramingMiddleware refuses a body the server would otherwise misread, before reading any
+of it. Input is checked later, after authentication: the body by the parser
+(hyperrep/api/parsers.py), ids by hyperrep/ids.py, the query string by hyperrep/api/filters.py.
 """
 
 import logging
@@ -13,27 +14,18 @@ import re
 import time
 import uuid
 from collections.abc import Callable
-from contextvars import ContextVar
 
 from django.conf import settings
 from django.core.exceptions import DisallowedHost, PermissionDenied, SuspiciousOperation
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils.encoding import escape_uri_path
 
-from hyperrep.api.exceptions import error_response
+from hyperrep import logs, metrics
+from hyperrep.api.exceptions import database_unavailable, error_response
 
 request_log = logging.getLogger("hyperrep.request")
-current_request_id: ContextVar[str] = ContextVar("current_request_id", default="-")
 
 _SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,128}")
-
-
-class RequestIdLogFilter(logging.Filter):
-    """Adds `request_id` to every log record, so every line names its request."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        record.request_id = current_request_id.get()
-        return True
 
 
 class RequestIdMiddleware:
@@ -44,7 +36,7 @@ class RequestIdMiddleware:
         supplied = request.headers.get("X-Request-ID", "")
         request_id = supplied if _SANE_REQUEST_ID.fullmatch(supplied) else uuid.uuid4().hex
         request.request_id = request_id  # type: ignore[attr-defined]
-        token = current_request_id.set(request_id)
+        token = logs.request_id.set(request_id)
         started = time.perf_counter()
         try:
             response: HttpResponse
@@ -56,20 +48,38 @@ class RequestIdMiddleware:
                 response = self.get_response(request)
             response["X-Request-ID"] = request_id
             response.headers.setdefault("Cache-Control", "no-store")
+            seconds = time.perf_counter() - started
+            route = metrics.route_of(request)
+            metrics.observe_request(request.method or "", route, response.status_code, seconds)
+            path = escape_uri_path(request.path)  # percent-encoded: one request, one line
             request_log.info(
                 "%s %s %s %.1fms",
                 request.method,
-                escape_uri_path(request.path),  # percent-encoded: one request, one line
+                path,
                 response.status_code,
-                (time.perf_counter() - started) * 1000,
+                seconds * 1000,
+                extra={
+                    "method": request.method,
+                    "path": path,
+                    "route": route,
+                    "status": response.status_code,
+                    "duration_ms": round(seconds * 1000, 2),
+                    # Set by the API once it knows them (hyperrep/api/viewsets.py); never the
+                    # key itself, nor any body.
+                    "organization_id": getattr(request, "organization_id", None),
+                    "key_prefix": getattr(request, "key_prefix", None),
+                },
             )
             return response
         finally:
-            current_request_id.reset(token)
+            logs.request_id.reset(token)
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
         if isinstance(exception, (Http404, PermissionDenied, SuspiciousOperation)):
             return None  # Django's handler404/403/400 answer these, in JSON
+        unavailable = database_unavailable(exception)
+        if unavailable is not None:
+            return unavailable
         request_log.error("unhandled exception", exc_info=exception)
         return error_response(500, "Internal server error")
 

@@ -14,37 +14,93 @@ serializer, ordering and selector, and take their actions from DRF's mixins (`li
 A nested collection (a contact's conversations, a conversation's messages) declares its
 `parent`: the parent's id in the URL is resolved inside the organization right after it
 (`404 Contact not found`, ...), and the rows are narrowed to that parent's.
+
+Every request is counted against a budget (hyperrep/ratelimit.py) once its key and
+organization are known: the key's per organization, the key's own when the route names no
+organization or names one the key cannot reach, the client address's when there is no valid
+key. Its headers go on the answer; past it the answer is 429. A `POST` with an
+`Idempotency-Key` claims the key last, after every check that writes nothing
+(apps/idempotency), and its answer is kept when it is sent.
 """
 
+import logging
 from collections.abc import Callable
 from typing import Any, ClassVar, cast
 
+from django.conf import settings
+from django.db import DatabaseError
 from django.db.models import Model
-from rest_framework.exceptions import UnsupportedMediaType
+from django.http import HttpResponse
+from rest_framework.exceptions import APIException, UnsupportedMediaType
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.serializers import Serializer
 from rest_framework.viewsets import GenericViewSet
 
+from apps.idempotency import services as idempotency
+from apps.idempotency.models import IdempotentRequest
 from apps.keys.models import ApiKey
 from apps.organizations.models import Organization
 from apps.organizations.selectors import organization_get
+from hyperrep import ratelimit
+from hyperrep.api.exceptions import RateLimitExceeded
 from hyperrep.api.filters import check_query_string
 from hyperrep.api.pagination import PAGE_PARAMETERS
+from hyperrep.errors import DomainError
 from hyperrep.tenancy.models import TenantModel, TenantQuerySet
 
-SEALED = ("initial", "get_queryset", "get_object")
+log = logging.getLogger("hyperrep.api")
+
+SEALED = ("initial", "resolve_organization", "get_queryset", "get_object")
 
 
 class ApiViewSet(GenericViewSet):
     # What the reference says of each action (hyperrep/api/schema.py): every view, its own.
     descriptions: ClassVar[dict[str, str]] = {}
+    # What this request was counted against, for the headers of its answer.
+    budget: ratelimit.Verdict | None = None
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
-        super().initial(request, *args, **kwargs)  # authentication and permissions first
+        try:
+            super().initial(request, *args, **kwargs)  # authentication and permissions first
+            organization = None if self.action is None else self.resolve_organization(kwargs)
+        except (APIException, DomainError):
+            self.spend(request, None)  # a refusal counts too (and may become the 429)
+            raise
+        self.spend(request, organization)
         if self.action is None:
             return  # a method the route does not have: DRF answers 405 next
         check_query_string(request, self.query_parameters())
+
+    def resolve_organization(self, kwargs: dict[str, Any]) -> Organization | None:
+        """The organization the route names, if any (OrganizationScopedViewSet)."""
+        return None
+
+    def spend(self, request: Request, organization: Organization | None) -> None:
+        key = request.auth
+        if not isinstance(key, ApiKey):
+            scope, who = "api-address", request.META.get("REMOTE_ADDR", "")
+        elif organization is None:
+            scope, who = "api-key", str(key.pk)
+        else:
+            scope, who = "api", f"{key.pk}:{organization.pk}"
+            request._request.organization_id = organization.public_id  # type: ignore[attr-defined]
+        if isinstance(key, ApiKey):  # for the request's log line
+            request._request.key_prefix = key.prefix  # type: ignore[attr-defined]
+        self.budget = ratelimit.hit(scope, who, settings.API_RATE_LIMIT)
+        if self.budget is not None and not self.budget.allowed:
+            raise RateLimitExceeded()
+
+    def finalize_response(
+        self, request: Request, response: Response, *args: Any, **kwargs: Any
+    ) -> Response:
+        response = super().finalize_response(request, response, *args, **kwargs)
+        if self.budget is not None:
+            for name, value in self.budget.headers().items():
+                response[name] = value
+            if not self.budget.allowed:
+                response["Retry-After"] = str(self.budget.reset)
+        return response
 
     def query_parameters(self) -> frozenset[str]:
         """The names this request's action takes in its query string: a list's page and
@@ -67,6 +123,8 @@ class OrganizationScopedViewSet(ApiViewSet):
     lookup_value_regex = "[^/]+"
     organization: Organization
     parent_object: TenantModel | None = None
+    # The idempotency key this request holds while it runs (apps/idempotency).
+    claim: IdempotentRequest | None = None
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -79,18 +137,74 @@ class OrganizationScopedViewSet(ApiViewSet):
             cls.queryset = cls.model.objects.none()
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
-        super().initial(request, *args, **kwargs)  # authentication, then the query string
+        # Authentication, the organization, the budget, then the query string.
+        super().initial(request, *args, **kwargs)
         if self.action is None:
             return  # a method the route does not have: DRF answers 405 next
-        self.organization = organization_get(
-            api_key=cast(ApiKey, request.auth), organization_id=kwargs["organization_id"]
-        )
         if self.parent is not None:
             parent_model, _field = self.parent
             name = f"{parent_model._meta.model_name}_id"
             self.parent_object = parent_model.objects.for_org(self.organization).get_by_public_id(
                 kwargs[name], name
             )
+        if request.method == "POST" and "HTTP_IDEMPOTENCY_KEY" in request.META:
+            self.claim = idempotency.begin(
+                organization=self.organization,
+                api_key=cast(ApiKey, request.auth),
+                key=request.META["HTTP_IDEMPOTENCY_KEY"],
+                request_fingerprint=idempotency.fingerprint(
+                    request.method, request.get_full_path(), request._request.body
+                ),
+            )
+
+    def resolve_organization(self, kwargs: dict[str, Any]) -> Organization:
+        self.organization = organization_get(
+            api_key=cast(ApiKey, self.request.auth), organization_id=kwargs["organization_id"]
+        )
+        return self.organization
+
+    def handle_exception(self, exc: Exception) -> Response:
+        if isinstance(exc, idempotency.Replay):
+            kept = exc.kept
+            replay = HttpResponse(
+                bytes(kept.body), status=kept.status_code, content_type=kept.content_type
+            )
+            replay["Idempotent-Replayed"] = "true"
+            return cast(Response, replay)
+        try:
+            return super().handle_exception(exc)
+        except BaseException:
+            self.keep_answer(None)  # a crash: the key is free again
+            raise
+
+    def finalize_response(
+        self, request: Request, response: Response, *args: Any, **kwargs: Any
+    ) -> Response:
+        response = super().finalize_response(request, response, *args, **kwargs)
+        self.keep_answer(response)
+        return response
+
+    def keep_answer(self, response: Response | None) -> None:
+        """Keep the answer of the request that claimed an idempotency key (a 5xx, or none
+        at all, lets the key go)."""
+        claim, self.claim = self.claim, None
+        if claim is None:
+            return
+        try:
+            if response is None:
+                idempotency.release(claim)
+                return
+            if isinstance(response, Response):  # not a replay (an HttpResponse already)
+                response.render()
+            idempotency.finish(
+                claim,
+                response.status_code,
+                response.get("Content-Type", ""),
+                getattr(response, "content", b""),
+            )
+        except DatabaseError:
+            # The database went away mid-request: the mark holds until it expires.
+            log.warning("idempotency key %r not recorded: the database failed", claim.key)
 
     def get_queryset(self) -> TenantQuerySet:
         queryset = type(self).selector(organization=self.organization)

@@ -2,6 +2,8 @@
 
 from django.db import models
 
+from hyperrep.logs import enqueuing_request_id
+
 
 class OutboxItem(models.Model):
     """A row some work is due for. `next_attempt_at` is when (null: nothing to do); a worker
@@ -13,6 +15,11 @@ class OutboxItem(models.Model):
     last_error = models.TextField(null=True, blank=True, editable=False)
     claimed_until = models.DateTimeField(null=True, blank=True, editable=False)
     claimed_by = models.CharField(max_length=100, null=True, blank=True, editable=False)
+    # The X-Request-ID of the request that enqueued the row ("" for none): each attempt's log
+    # lines carry it.
+    request_id = models.CharField(
+        max_length=128, blank=True, default=enqueuing_request_id, editable=False
+    )
 
     class Meta:
         abstract = True

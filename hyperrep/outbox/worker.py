@@ -27,6 +27,7 @@ from types import FrameType
 from django.db import close_old_connections, connection
 from django.utils import timezone
 
+from hyperrep import logs
 from hyperrep.outbox import claims
 from hyperrep.outbox.claims import Batch, Handler, Outcome, Permanent, Transient
 
@@ -138,6 +139,13 @@ class Worker:
         return len(attempted)
 
     def attempt(self, handler: Handler, batch: Batch, item: object) -> Outcome:
+        token = logs.request_id.set(getattr(item, "request_id", "") or "-")
+        try:
+            return self._attempt(handler, batch, item)
+        finally:
+            logs.request_id.reset(token)
+
+    def _attempt(self, handler: Handler, batch: Batch, item: object) -> Outcome:
         kind, key = handler.model.__name__, getattr(item, "pk", None)
         started = time.perf_counter()
         try:

@@ -1,4 +1,5 @@
 import re
+from typing import Any
 
 import pytest
 from django.test import Client
@@ -139,3 +140,19 @@ def test_the_admin_refuses_cross_tenant_relations(admin_client: Client) -> None:
     assert "Agent of another organization." in response.content.decode()
     company.refresh_from_db()
     assert company.agent != stranger
+
+
+def test_login_attempts_have_a_budget_per_address(
+    django_user_model: Any, settings: Any, client: Client
+) -> None:
+    settings.ADMIN_LOGIN_RATE_LIMIT = "3/minute"
+    django_user_model.objects.create_superuser("owner", "owner@example.com", "right-password")
+    wrong = {"username": "owner", "password": "wrong", "next": "/admin/"}
+    for _ in range(3):
+        assert client.post("/admin/login/", wrong).status_code == 200  # the form, with its error
+    refused = client.post("/admin/login/", {**wrong, "password": "right-password"})
+    assert refused.status_code == 429
+    assert int(refused["Retry-After"]) >= 1
+    assert client.get("/admin/login/").status_code == 200  # the form itself is not counted
+    other = Client(REMOTE_ADDR="192.0.2.7")
+    assert other.post("/admin/login/", {**wrong, "password": "right-password"}).status_code == 302

@@ -270,3 +270,23 @@ def test_after_a_refusal_the_next_email_of_the_batch_has_a_new_connection(
     )
     assert second.status == DraftStatus.SENT
     assert smtp.handler.greetings == 2
+
+
+def test_the_request_id_goes_with_the_draft_into_its_attempts_log_lines(
+    api: Api, thread: Any, smtp: SMTPServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    from hyperrep.logs import RequestIdLogFilter
+
+    path = f"/organizations/{thread.organization.public_id}/conversations/{thread.public_id}"
+    response = api.post(
+        f"{path}/response-drafts",
+        {"body_html": HTML, "autosend_draft": True},
+        HTTP_X_REQUEST_ID="req-7f3a",
+    )
+    draft = ResponseDraft.objects.unscoped().get(public_id=response.json()["response_id"])
+    assert draft.request_id == "req-7f3a"
+    caplog.handler.addFilter(RequestIdLogFilter())
+    with caplog.at_level("INFO", logger="hyperrep.outbox"):
+        deliver()
+    attempts = [r for r in caplog.records if "attempt 1 succeeded" in r.getMessage()]
+    assert [r.request_id for r in attempts] == ["req-7f3a"]  # type: ignore[attr-defined]

@@ -173,3 +173,26 @@ def test_bad_bodies(api: Api, ids: dict, organization: Organization, route: Rout
             continue  # an empty body is what such a route takes
         response = api.client.post(url, body, content_type=content_type, HTTP_X_API_KEY=api.key)
         assert_client_error(response)
+
+
+BAD_IDEMPOTENCY_KEYS = ["nul\x00key", "x" * 10_000, "caf\u00e9", "\u4e2d\u6587", "", "a\r\nb"]
+
+
+@pytest.mark.parametrize(
+    "route", [r for r in ROUTES if "POST" in r.methods], ids=lambda r: r.template
+)
+def test_a_bad_idempotency_key_is_400_on_every_post(
+    api: Api, ids: dict, organization: Organization, route: Route
+) -> None:
+    """Checked before anything is written, whatever the body."""
+    url = url_of(route, organization, ids)
+    for key in BAD_IDEMPOTENCY_KEYS:
+        response = api.client.post(
+            url,
+            b"{}",
+            content_type="application/json",
+            HTTP_X_API_KEY=api.key,
+            HTTP_IDEMPOTENCY_KEY=key,
+        )
+        assert response.status_code == 400, (url, key[:20])
+        assert detail(response) == "Invalid Idempotency-Key"

@@ -76,3 +76,33 @@ def test_lists_never_show_another_organizations_rows(
     assert shown, f"{route.template} listed nothing: the test would prove nothing"
     assert shown.isdisjoint({obj.public_id for obj in theirs.values()})
     assert shown & {obj.public_id for obj in mine.values()}
+
+
+@pytest.mark.parametrize(
+    "route", [r for r in ROUTES if "POST" in r.methods], ids=lambda r: r.template
+)
+def test_another_organizations_idempotency_key_replays_nothing(
+    api: Api,
+    make_key: Any,
+    tenants: tuple[dict, dict],
+    organization: Organization,
+    other_organization: Organization,
+    route: Route,
+) -> None:
+    """The same key, path shape and body in two tenants: each runs its own request."""
+    mine, theirs = tenants
+    their_key = make_key(other_organization)
+    for key, org, objects in [
+        (their_key, other_organization, theirs),
+        (api.key, organization, mine),
+    ]:
+        url = route.url(organization_id=org.public_id, **ids_of(objects, route))
+        response = api.client.post(
+            f"/api/v2{url}",
+            b"{}",
+            content_type="application/json",
+            HTTP_X_API_KEY=key,
+            HTTP_IDEMPOTENCY_KEY="shared-key",
+        )
+        assert response.status_code < 500, url
+        assert "Idempotent-Replayed" not in response, url

@@ -1,0 +1,65 @@
+"""/readyz: 200 only when the database answers, every migration is applied, and Redis
+answers when REDIS_URL is set; otherwise 503 with each reason. /healthz stays trivial."""
+
+import socket
+from typing import Any
+
+import pytest
+from django.core.management import call_command
+from django.db import OperationalError
+from django.test import Client
+
+from tests.api.test_rate_limits import TEST_REDIS, redis_answers
+
+
+def closed_port() -> int:
+    with socket.socket() as free:
+        free.bind(("127.0.0.1", 0))
+        return int(free.getsockname()[1])
+
+
+def test_ready(client: Client, db: None) -> None:
+    answer = client.get("/readyz")
+    assert (answer.status_code, answer.json()) == (200, {"status": "ok"})
+
+
+def test_a_database_that_does_not_answer(
+    client: Client, db: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def down(*args: Any, **kwargs: Any) -> Any:
+        raise OperationalError("connection refused")
+
+    monkeypatch.setattr("hyperrep.health.MigrationExecutor", down)
+    answer = client.get("/readyz")
+    assert (answer.status_code, answer.json()) == (503, {"detail": "Database unavailable"})
+    assert client.get("/healthz").status_code == 200  # alive all the same
+
+
+@pytest.mark.django_db(transaction=True)
+def test_unapplied_migrations_keep_it_out_of_traffic(client: Client) -> None:
+    call_command("migrate", "idempotency", "zero", verbosity=0)
+    try:
+        answer = client.get("/readyz")
+        assert answer.status_code == 503
+        assert answer.json() == {"detail": "Migrations not applied: idempotency.0001_initial"}
+    finally:
+        call_command("migrate", "idempotency", verbosity=0)
+    assert client.get("/readyz").status_code == 200
+
+
+def test_redis_when_it_is_configured(client: Client, db: None, settings: Any) -> None:
+    settings.REDIS_URL = f"redis://127.0.0.1:{closed_port()}/0"
+    answer = client.get("/readyz")
+    assert (answer.status_code, answer.json()) == (503, {"detail": "Redis unavailable"})
+    if redis_answers():
+        settings.REDIS_URL = TEST_REDIS
+        assert client.get("/readyz").status_code == 200
+
+
+def test_every_reason_is_given(
+    client: Client, db: None, settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("hyperrep.health.database_problem", lambda: "Database unavailable")
+    settings.REDIS_URL = f"redis://127.0.0.1:{closed_port()}/0"
+    answer = client.get("/readyz")
+    assert answer.json() == {"detail": "Database unavailable; Redis unavailable"}
