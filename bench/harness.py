@@ -133,24 +133,30 @@ def workers() -> int:
 
 
 @contextmanager
-def gunicorn() -> Iterator[int]:
-    """gunicorn (deploy/gunicorn.conf.py, DJANGO_SETTINGS_MODULE of the environment) on a free
-    127.0.0.1 port; yields the port."""
+def gunicorn(env: dict[str, str] | None = None, log: str = "gunicorn") -> Iterator[int]:
+    """gunicorn (deploy/gunicorn.conf.py, DJANGO_SETTINGS_MODULE of the environment, and
+    `env` over it) on a free 127.0.0.1 port, its log in bench/results/<log>.log.tmp; yields
+    the port."""
     # A free port from the kernel; another process taking it before gunicorn does is unlikely
     # and would only fail the start, which the readiness wait reports.
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    env = {**os.environ, "BIND": f"127.0.0.1:{port}", "WEB_CONCURRENCY": str(workers())}
+    environment = {
+        **os.environ,
+        "BIND": f"127.0.0.1:{port}",
+        "WEB_CONCURRENCY": str(workers()),
+        **(env or {}),
+    }
     command = [sys.executable, "-m", "gunicorn", "-c", "deploy/gunicorn.conf.py", "hyperrep.wsgi"]
     RESULTS.mkdir(exist_ok=True)
-    with (RESULTS / "gunicorn.log.tmp").open("wb") as log:
-        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=log)  # noqa: S603
+    with (RESULTS / f"{log}.log.tmp").open("wb") as out:
+        process = subprocess.Popen(command, cwd=ROOT, env=environment, stdout=out, stderr=out)  # noqa: S603
     try:
         deadline = time.monotonic() + 30
         while get(port, "/readyz")[0] != 200:
             if process.poll() is not None or time.monotonic() > deadline:
-                raise SystemExit("gunicorn did not start: see bench/results/gunicorn.log.tmp")
+                raise SystemExit(f"gunicorn did not start: see bench/results/{log}.log.tmp")
             time.sleep(0.2)
         say(f"gunicorn up on 127.0.0.1:{port} with {workers()} workers")
         yield port
