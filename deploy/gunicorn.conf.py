@@ -14,11 +14,38 @@ _socket_name = "gunicorn-" + re.sub(r"[^\w.-]", "_", bind) + ".ctl"
 control_socket = os.environ.get("GUNICORN_CONTROL_SOCKET") or str(
     Path(__file__).resolve().parent.parent / "var" / _socket_name
 )
-# Sync workers: each request is short and database-bound; two per core is the usual start.
-workers = int(os.environ.get("WEB_CONCURRENCY") or (os.cpu_count() or 1) * 2)
-worker_class = "sync"
+# The worker (hyperrep/serving.py): gunicorn's threaded one, except that the main loop reads
+# each request whole before a thread takes it, and closes connections without blocking. A
+# client that sends slowly (part of its headers, part of a body) costs a socket, not a thread:
+# with sync workers, four such clients froze all four workers and /healthz took 31 s; with
+# stock gthread, a thread each. Measured in bench/README.md, "Worker model and slow clients".
+worker_class = "hyperrep.serving.BufferedThreadWorker"
+# One process per core (two at least, so that one restarting never leaves the server without
+# a worker), 4 threads each: one request's wait on PostgreSQL (the GIL is free meanwhile)
+# overlaps another's Python. bench/serving.py on 2 cores, 8 clients on the contacts list, runs
+# on a shared machine (bench/README.md): 2x4 served 95-153% of the requests/second of the
+# former 4 sync workers (the median of each run's rounds), 4x4 91-184%, 2x8 85-210%; 2x4 was
+# ahead of 4x4 in each of the four runs that had both. At 1 client all were within the noise
+# (82-129%). Fewer processes use less memory, and each thread keeps a database connection
+# (DATABASE_CONN_MAX_AGE): workers x threads of them per server, 8 here.
+workers = int(os.environ.get("WEB_CONCURRENCY") or max(2, os.cpu_count() or 1))
+threads = int(os.environ.get("WEB_THREADS") or 4)
+# What bounds a request under this worker:
+# - its arrival: WEB_CLIENT_TIMEOUT (15 s) for the whole request, headers and body, to come
+#   in; then 15 s for any one read or write of the client's socket (a client that does not
+#   read its answer);
+# - the application: `timeout` seconds of Python, then hyperrep.serving.RequestTimeout is
+#   raised in the request's thread and Django answers the contract's JSON 500 with its
+#   X-Request-ID; the worker restarts once its other requests are done. It cannot interrupt a
+#   call into C: a database query runs until PostgreSQL's statement_timeout ends it (an error
+#   the application answers as a JSON 500 too). For gunicorn's master, `timeout` is also how
+#   long a worker's main loop may go without a sign of life (it gives one every second).
 timeout = int(os.environ.get("GUNICORN_TIMEOUT") or 30)
-graceful_timeout = 30
+# On SIGTERM: stop accepting, finish the requests in flight, then exit 0. A worker still busy
+# after 15 s is killed, so the server is gone within about 16 s (process managers commonly
+# allow 20-30 s); a request that would run longer than that is cut off by a shutdown.
+graceful_timeout = 15
+# Idle kept-alive connections wait in the poller (no thread) this long for a next request.
 keepalive = 5
 # Recycle workers now and then so that a slow leak can never grow without bound.
 max_requests = 10000
