@@ -4,6 +4,8 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PY := $(BIN)/python
 DEV_SECRET_KEY := insecure-dev-only-never-use-in-production
+# `make run PORT=8001` when 8000 is taken.
+PORT ?= 8000
 # The development server and its worker: debug pages, and webhooks to a receiver on this
 # machine (http://127.0.0.1:…), which production refuses.
 DEV_ENV := DEBUG=1 WEBHOOKS_ALLOW_HTTP=1 WEBHOOKS_ALLOW_PRIVATE_NETWORKS=1
@@ -17,7 +19,7 @@ $(VENV)/.installed: requirements/dev.txt
 	$(BIN)/pip install --quiet --disable-pip-version-check --require-hashes -r requirements/dev.txt
 	touch $@
 
-# Development server on 127.0.0.1:8000 with the embedded SQLite database and a demo organization,
+# Development server on 127.0.0.1:$(PORT) (8000) with the embedded SQLite database and a demo organization,
 # and a worker beside it that delivers drafts (the demo's channels write them to this console).
 run: install
 	mkdir -p var
@@ -26,13 +28,13 @@ run: install
 	@org=$$(grep -o 'org_[A-Za-z0-9]*' var/demo-seed.out | head -1); key=$$(cat var/demo-api-key); \
 	echo "Demo organization: $$org"; \
 	echo "Demo API key:      $$key"; \
-	echo "Try: curl -H \"X-API-KEY: $$key\" \"http://127.0.0.1:8000/api/v2/organizations/$$org/contacts?limit=5\""; \
-	echo "API reference: http://127.0.0.1:8000/api/docs  Admin: http://127.0.0.1:8000/admin/ (make an account with: make manage cmd=createsuperuser)"; \
-	grep '^inbound' var/demo-seed.out | sed 's|: /inbound|: http://127.0.0.1:8000/inbound|'; \
+	echo "Try: curl -H \"X-API-KEY: $$key\" \"http://127.0.0.1:$(PORT)/api/v2/organizations/$$org/contacts?limit=5\""; \
+	echo "API reference: http://127.0.0.1:$(PORT)/api/docs  Admin: http://127.0.0.1:$(PORT)/admin/ (make an account with: make manage cmd=createsuperuser)"; \
+	grep '^inbound' var/demo-seed.out | sed 's|: /inbound|: http://127.0.0.1:$(PORT)/inbound|'; \
 	echo "Send one in: docs/inbound.md (an email: make manage cmd='ingest_email --channel=<email token>' < docs/examples/message.eml)"
 	@$(DEV_ENV) SECRET_KEY=$${SECRET_KEY:-$(DEV_SECRET_KEY)} $(PY) manage.py worker & worker=$$!; \
 	trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
-	$(DEV_ENV) SECRET_KEY=$${SECRET_KEY:-$(DEV_SECRET_KEY)} $(PY) manage.py runserver 127.0.0.1:8000
+	$(DEV_ENV) SECRET_KEY=$${SECRET_KEY:-$(DEV_SECRET_KEY)} $(PY) manage.py runserver 127.0.0.1:$(PORT)
 
 # Any manage.py command against the development database, e.g.
 #   make manage cmd="create_organization 'Acme Roofing'"

@@ -4,6 +4,8 @@ environment variable named beside it."""
 import gc
 import os
 import re
+import shutil
+import tempfile
 from pathlib import Path
 
 bind = os.environ.get("BIND") or "127.0.0.1:8000"
@@ -55,6 +57,33 @@ max_requests_jitter = 1000
 accesslog = None
 errorlog = "-"
 loglevel = (os.environ.get("LOG_LEVEL") or "info").lower()
+# LOG_FORMAT=json: gunicorn's own lines (workers booting, signals, timeouts) are JSON objects
+# too, in the application's shape (hyperrep/logs.py), so that every line of stderr is one.
+if (os.environ.get("LOG_FORMAT") or "text").lower() == "json":
+    logconfig_dict = {
+        "formatters": {"json": {"()": "hyperrep.logs.JsonLineFormatter"}},
+        # gunicorn puts these over its defaults' whole sections: both its handlers are named.
+        "handlers": {
+            name: {
+                "class": "logging.StreamHandler",
+                "formatter": "json",
+                "stream": "ext://sys.stderr",
+            }
+            for name in ("console", "error_console")
+        },
+        "root": {"level": "WARNING", "handlers": []},  # the application configures its own
+        "loggers": {
+            "gunicorn.error": {
+                "level": loglevel.upper(),
+                "handlers": ["error_console"],
+                "propagate": False,
+                "qualname": "gunicorn.error",
+            },
+            # Off, as accesslog = None is without a logging config: the application writes
+            # the line of each request.
+            "gunicorn.access": {"level": "CRITICAL", "handlers": [], "propagate": False},
+        },
+    }
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS") or "127.0.0.1"
 
 
@@ -68,11 +97,18 @@ def post_worker_init(worker: object) -> None:
 
 
 # Metrics (hyperrep/metrics.py): the workers write their counts into one directory, which
-# /metrics adds up. A fresh, empty one for each server unless the environment names one.
+# /metrics adds up. A fresh, empty one for each server unless the environment names one;
+# the server removes the one it made when it exits.
+_made_metrics_dir = None
 if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-    import tempfile
+    _made_metrics_dir = tempfile.mkdtemp(prefix="hyperrep-metrics-")
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = _made_metrics_dir
 
-    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="hyperrep-metrics-")
+
+def on_exit(server: object) -> None:
+    """The server stops: the metrics directory it made goes with it."""
+    if _made_metrics_dir:
+        shutil.rmtree(_made_metrics_dir, ignore_errors=True)
 
 
 def child_exit(server: object, worker: object) -> None:

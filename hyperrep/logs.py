@@ -30,12 +30,15 @@ class RequestIdLogFilter(logging.Filter):
 
 
 class JsonLineFormatter(JsonFormatter):
-    """`{"time": …, "level": …, "logger": …, "request_id": …, "message": …, <extra>…}`, and
-    `exc_info` with the traceback when there is one."""
+    """`{"time": <ISO 8601, UTC>, "level": …, "logger": …, "request_id": …, "message": …,
+    <extra>…}`, and `exc_info` with the traceback when there is one. Also gunicorn's own
+    lines (deploy/gunicorn.conf.py), which have no request id."""
 
     def __init__(self) -> None:
         super().__init__(
-            "%(asctime)s %(levelname)s %(name)s %(request_id)s %(message)s",
-            rename_fields={"asctime": "time", "levelname": "level", "name": "logger"},
+            "%(levelname)s %(name)s %(request_id)s %(message)s",
+            rename_fields={"levelname": "level", "name": "logger"},
+            defaults={"request_id": "-"},
+            timestamp="time",
             json_ensure_ascii=False,
         )

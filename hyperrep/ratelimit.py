@@ -89,7 +89,8 @@ class _Limiter:
             limit=item.amount,
             window=item.get_expiry(),
             remaining=stats.remaining,
-            reset=max(1 if not allowed else 0, math.ceil(stats.reset_time - time.time())),
+            # (at least 1: a window's first hit reads as resetting "now", it does not)
+            reset=max(1, math.ceil(stats.reset_time - time.time())),
         )
 
     def failed(self, error: StorageError) -> None:

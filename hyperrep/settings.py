@@ -294,6 +294,7 @@ LOGGING = {
     "loggers": {
         # Our request log replaces Django's own (which would log every 4xx a second time).
         "django.request": {"handlers": ["console"], "level": "CRITICAL", "propagate": False},
-        "django.server": {"handlers": ["console"], "level": "WARNING", "propagate": False},
+        # runserver's own line per request repeats ours (and every 4xx as a warning).
+        "django.server": {"handlers": ["console"], "level": "ERROR", "propagate": False},
     },
 }

@@ -38,8 +38,10 @@ class Replay(Exception):  # not an error: the kept answer, to be sent again
         self.kept = kept
 
 
-def fingerprint(method: str, full_path: str, body: bytes) -> str:
-    digest = hashlib.sha256(f"{method} {full_path}\n".encode())
+def fingerprint(method: str, path: str, query: str, body: bytes) -> str:
+    """The request a key was used for: its method, its path (with or without the trailing
+    slash every route takes: one route), its query string and its body, byte for byte."""
+    digest = hashlib.sha256(f"{method} {path.rstrip('/')}?{query}\n".encode())
     digest.update(body)
     return digest.hexdigest()
 

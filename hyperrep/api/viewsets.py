@@ -20,7 +20,7 @@ organization are known: the key's per organization, the key's own when the route
 organization or names one the key cannot reach, the client address's when there is no valid
 key. Its headers go on the answer; past it the answer is 429. A `POST` with an
 `Idempotency-Key` claims the key last, after every check that writes nothing
-(apps/idempotency), and its answer is kept when it is sent.
+(apps/idempotency), then runs in one transaction with the keeping of its answer.
 """
 
 import logging
@@ -28,7 +28,7 @@ from collections.abc import Callable
 from typing import Any, ClassVar, cast
 
 from django.conf import settings
-from django.db import DatabaseError
+from django.db import DatabaseError, transaction
 from django.db.models import Model
 from django.http import HttpResponse
 from rest_framework.exceptions import APIException, UnsupportedMediaType
@@ -43,7 +43,7 @@ from apps.keys.models import ApiKey
 from apps.organizations.models import Organization
 from apps.organizations.selectors import organization_get
 from hyperrep import ratelimit
-from hyperrep.api.exceptions import RateLimitExceeded
+from hyperrep.api.exceptions import RateLimitExceeded, database_unavailable, error_response
 from hyperrep.api.filters import check_query_string
 from hyperrep.api.pagination import PAGE_PARAMETERS
 from hyperrep.errors import DomainError
@@ -123,8 +123,10 @@ class OrganizationScopedViewSet(ApiViewSet):
     lookup_value_regex = "[^/]+"
     organization: Organization
     parent_object: TenantModel | None = None
-    # The idempotency key this request holds while it runs (apps/idempotency).
+    # The idempotency key this request holds while it runs (apps/idempotency), and the
+    # transaction its write runs in.
     claim: IdempotentRequest | None = None
+    claimed_write: transaction.Atomic
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -153,9 +155,16 @@ class OrganizationScopedViewSet(ApiViewSet):
                 api_key=cast(ApiKey, request.auth),
                 key=request.META["HTTP_IDEMPOTENCY_KEY"],
                 request_fingerprint=idempotency.fingerprint(
-                    request.method, request.get_full_path(), request._request.body
+                    request.method,
+                    request.path,
+                    request.META.get("QUERY_STRING", ""),
+                    request._request.body,
                 ),
             )
+            # The claim is committed (a repeat sees it); the write and its kept answer are
+            # then one transaction, committed or rolled back together in keep_answer().
+            self.claimed_write = transaction.atomic()
+            self.claimed_write.__enter__()
 
     def resolve_organization(self, kwargs: dict[str, Any]) -> Organization:
         self.organization = organization_get(
@@ -174,37 +183,50 @@ class OrganizationScopedViewSet(ApiViewSet):
         try:
             return super().handle_exception(exc)
         except BaseException:
-            self.keep_answer(None)  # a crash: the key is free again
+            self.keep_answer(None)  # a crash: nothing is written, the key is free again
             raise
 
     def finalize_response(
         self, request: Request, response: Response, *args: Any, **kwargs: Any
     ) -> Response:
         response = super().finalize_response(request, response, *args, **kwargs)
-        self.keep_answer(response)
-        return response
+        return self.keep_answer(response) or response
 
-    def keep_answer(self, response: Response | None) -> None:
-        """Keep the answer of the request that claimed an idempotency key (a 5xx, or none
-        at all, lets the key go)."""
+    def keep_answer(self, response: Response | None) -> Response | None:
+        """End the transaction of a request that claimed an idempotency key: an answer
+        below 500 is kept with the write, in one commit; a 5xx, a crash (no answer) or a
+        commit that fails rolls the write back and lets the key go. Returns the answer to
+        send instead when the commit failed."""
         claim, self.claim = self.claim, None
         if claim is None:
-            return
+            return None
+        keep = response is not None and response.status_code < 500
+        instead = None
         try:
-            if response is None:
-                idempotency.release(claim)
-                return
-            if isinstance(response, Response):  # not a replay (an HttpResponse already)
-                response.render()
-            idempotency.finish(
-                claim,
-                response.status_code,
-                response.get("Content-Type", ""),
-                getattr(response, "content", b""),
-            )
+            if response is not None and keep:
+                if isinstance(response, Response):  # not yet rendered
+                    response.render()
+                idempotency.finish(
+                    claim, response.status_code, response.get("Content-Type", ""), response.content
+                )
+            else:
+                transaction.set_rollback(True)
         except DatabaseError:
-            # The database went away mid-request: the mark holds until it expires.
-            log.warning("idempotency key %r not recorded: the database failed", claim.key)
+            keep = False
+            transaction.set_rollback(True)
+        try:
+            self.claimed_write.__exit__(None, None, None)
+        except DatabaseError as failed:  # the commit: nothing was written after all
+            keep = False
+            instead = database_unavailable(failed) or error_response(500, "Internal server error")
+        if not keep:
+            try:
+                idempotency.release(claim)
+            except DatabaseError:
+                # The database went away: the mark holds until it expires, and a repeat
+                # after that runs again (nothing of this request was written).
+                log.warning("idempotency key %r not released: the database failed", claim.key)
+        return cast(Response | None, instead)
 
     def get_queryset(self) -> TenantQuerySet:
         queryset = type(self).selector(organization=self.organization)

@@ -41,6 +41,8 @@ def test_a_repeat_gets_the_kept_answer_and_writes_nothing(
     assert again["Idempotent-Replayed"] == "true"
     assert again.content == first.content
     assert again["Content-Type"] == first["Content-Type"]
+    slash = post(api, f"{org_path}/contacts/", {"name": "Ann Lee"})  # the same route
+    assert slash["Idempotent-Replayed"] == "true"
     assert "RateLimit" in again  # a replay is counted like any answer
     assert contacts(organization) == 1
 
@@ -125,7 +127,7 @@ def test_a_repeat_while_the_first_runs_is_409(
     running = IdempotentRequest.objects.for_org(organization).get()
     from apps.idempotency.services import fingerprint
 
-    running.fingerprint = fingerprint("POST", f"/api/v2{org_path}/contacts", b'{"name":"Ann"}')
+    running.fingerprint = fingerprint("POST", f"/api/v2{org_path}/contacts", "", b'{"name":"Ann"}')
     running.save()
     response = post(api, f"{org_path}/contacts", {"name": "Ann"})
     assert response.status_code == 409
@@ -205,3 +207,23 @@ def test_two_requests_racing_with_one_key_write_once(
         thread.join(timeout=30)
     assert contacts(organization) == 1
     assert sorted(set(statuses)) in ([200], [200, 409])
+
+
+def test_with_a_key_the_write_and_its_answer_are_one_transaction(
+    api: Api, org_path: str, organization: Organization, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A request that fails after its write was made (here: rendering the answer) leaves
+    nothing written when it had a key, so the retry the client makes writes once."""
+    from apps.contacts.views import ContactViewSet
+
+    def fail(self: Any, instance: Any) -> Any:
+        raise RuntimeError("the answer could not be rendered")
+
+    monkeypatch.setattr(ContactViewSet, "respond_with", fail)
+    api.client.raise_request_exception = False
+    assert post(api, f"{org_path}/contacts", {"name": "Ann"}).status_code == 500
+    assert contacts(organization) == 0
+    assert not IdempotentRequest.objects.for_org(organization).exists()
+    monkeypatch.undo()
+    assert post(api, f"{org_path}/contacts", {"name": "Ann"}).status_code == 200
+    assert contacts(organization) == 1

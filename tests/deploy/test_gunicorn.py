@@ -324,3 +324,27 @@ def test_sigterm_lets_a_request_in_flight_finish_then_exits_0(
     status, headers, _ = split(answers[0])
     assert status == 200
     assert headers["connection"] == "close"
+
+
+def test_with_log_format_json_every_line_is_a_json_object_and_the_metrics_dir_goes(
+    tmp_path: Path,
+) -> None:
+    import json
+
+    port, temporary = free_port(), tmp_path / "tmp"
+    temporary.mkdir()
+    with serve(tmp_path, port, LOG_FORMAT="json", TMPDIR=str(temporary)):
+        connection = connect(port)
+        connection.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+        assert split(read_to_end(connection))[0] == 200
+        connection.close()
+        assert [p.name[:17] for p in temporary.iterdir()] == ["hyperrep-metrics-"]
+    assert list(temporary.iterdir()) == []  # the server removed the one it made
+    lines = (tmp_path / f"gunicorn-{port}.log").read_text().splitlines()
+    # (Python's own warnings, such as WhiteNoise's about uncollected static files, are not
+    # log records: they are left as they are.)
+    records = [json.loads(line) for line in lines if not line.startswith((" ", "/"))]
+    loggers = {record["logger"] for record in records}
+    assert {"gunicorn.error", "hyperrep.request"} <= loggers
+    assert "gunicorn.access" not in loggers
+    assert all(record["time"].endswith("+00:00") for record in records)
