@@ -12,6 +12,7 @@ from drf_spectacular.views import SpectacularJSONAPIView, SpectacularSwaggerView
 
 from apps.delivery.views import follow_link
 from hyperrep.api.exceptions import error_response, page_not_found
+from hyperrep.api.viewsets import UnknownPath
 from hyperrep.health import Healthz, Readyz
 from hyperrep.metrics import metrics_view
 
@@ -50,6 +51,7 @@ api_v2: list[URLPattern | URLResolver] = [
         include(organization_scoped),
     ),
     path("", include("apps.organizations.urls")),
+    re_path(r"", UnknownPath.view()),
 ]
 
 urlpatterns = [

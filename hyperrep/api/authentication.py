@@ -30,6 +30,17 @@ class ApiKeyAuthentication(BaseAuthentication):
             raise AuthenticationFailed(str(rejected)) from None
 
 
+class OptionalApiKeyAuthentication(ApiKeyAuthentication):
+    """For answers that need no key but are counted against its budget when there is one
+    (an unknown path under /api/v2): a missing or rejected key is no key."""
+
+    def authenticate(self, request: Request) -> tuple[None, ApiKey] | None:  # type: ignore[override]
+        try:
+            return super().authenticate(request)
+        except AuthenticationFailed:
+            return None
+
+
 class HasApiKeyAccess(BasePermission):
     """A valid key is required; read-only keys may only read."""
 

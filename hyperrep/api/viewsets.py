@@ -43,10 +43,11 @@ from apps.keys.models import ApiKey
 from apps.organizations.models import Organization
 from apps.organizations.selectors import organization_get
 from hyperrep import ratelimit
+from hyperrep.api.authentication import OptionalApiKeyAuthentication
 from hyperrep.api.exceptions import RateLimitExceeded, database_unavailable, error_response
 from hyperrep.api.filters import check_query_string
 from hyperrep.api.pagination import PAGE_PARAMETERS
-from hyperrep.errors import DomainError
+from hyperrep.errors import DomainError, NotFound
 from hyperrep.tenancy.models import TenantModel, TenantQuerySet
 
 log = logging.getLogger("hyperrep.api")
@@ -110,6 +111,26 @@ class ApiViewSet(GenericViewSet):
         names = set(PAGE_PARAMETERS) if self.paginator is not None else set()
         filterset = getattr(self, "filterset_class", None)
         return frozenset(names | set(filterset.base_filters if filterset else ()))
+
+
+class UnknownPath(ApiViewSet):
+    """Any path under /api/v2 that no route takes: the JSON 404, with or without a key, and
+    counted against the budget of the key (or the address) like any other answer."""
+
+    authentication_classes = [OptionalApiKeyAuthentication]
+    permission_classes: list = []
+    schema = None
+
+    def resolve_organization(self, kwargs: dict[str, Any]) -> Organization | None:
+        raise NotFound("Not found")
+
+    def missing(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        raise NotFound("Not found")  # never reached: resolve_organization answers first
+
+    @classmethod
+    def view(cls) -> Callable[..., Any]:
+        methods = ("get", "post", "put", "patch", "delete", "head", "options")
+        return cls.as_view(dict.fromkeys(methods, "missing"))
 
 
 class OrganizationScopedViewSet(ApiViewSet):

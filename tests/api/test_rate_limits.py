@@ -159,3 +159,17 @@ def test_when_redis_fails_the_api_serves_uncounted_and_says_so_once(
     after = REGISTRY.get_sample_value("hyperrep_rate_limiter_failures_total") or 0
     assert after == failures + 1  # then left alone for a second, not tried per request
     assert ratelimit.check() is False
+
+
+def test_an_unknown_path_under_the_api_is_counted_too(
+    api: Api, org_path: str, budget: Callable[[str], None]
+) -> None:
+    budget("2/minute")
+    for path in ["/nope", f"{org_path}/nope/deeper"]:
+        missing = api.get(path)
+        assert (missing.status_code, detail(missing)) == (404, "Not found")
+        assert "RateLimit" in missing
+    assert api.get("/nope").status_code == 429  # the key's own budget
+    keyless = Api(None).get("/nope")  # no key: still the 404, counted by address
+    assert (keyless.status_code, detail(keyless)) == (404, "Not found")
+    assert "RateLimit" in keyless
