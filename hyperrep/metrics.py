@@ -145,6 +145,8 @@ def route_of(request: HttpRequest) -> str:
     match = getattr(request, "resolver_match", None)
     if match is None:
         return STATIC if request.path.startswith(_static_prefix()) else UNMATCHED
+    if match.url_name == UNMATCHED:  # the catch-all routes' JSON 404 (hyperrep/urls.py)
+        return UNMATCHED
     return route_label(match.route or "")
 
 

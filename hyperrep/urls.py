@@ -51,7 +51,7 @@ api_v2: list[URLPattern | URLResolver] = [
         include(organization_scoped),
     ),
     path("", include("apps.organizations.urls")),
-    re_path(r"", UnknownPath.view()),
+    re_path(r"", UnknownPath.view(), name="unmatched"),
 ]
 
 urlpatterns = [
@@ -66,7 +66,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     # Unknown paths: the JSON 404 of the contract, also when DEBUG is on (where Django would
     # otherwise render its HTML page).
-    re_path(r"", page_not_found),
+    re_path(r"", page_not_found, name="unmatched"),
 ]
 
 handler400 = "hyperrep.api.exceptions.bad_request"

@@ -1,5 +1,7 @@
-"""What tests share besides fixtures: an API client for one key, and the error shape."""
+"""What tests share besides fixtures: an API client for one key, the error shape, and a free
+loopback port for a test's own server."""
 
+import socket
 from typing import Any
 
 from rest_framework.test import APIClient
@@ -40,3 +42,9 @@ def detail(response: Any) -> str:
     assert set(body) == {"detail"}, body
     assert isinstance(body["detail"], str)
     return body["detail"]
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])

@@ -13,9 +13,9 @@ from apps.drafts.models import DraftStatus, ResponseDraft
 from apps.organizations.models import ChannelKind, Organization
 from apps.organizations.services import channel_configure
 from hyperrep.outbox.worker import Worker
-from tests.delivery.peers import SMTPServer, free_port
+from tests.delivery.peers import SMTPServer
 from tests.factories import ContactFactory, ConversationFactory, MessageFactory
-from tests.helpers import Api
+from tests.helpers import Api, free_port
 
 pytestmark = pytest.mark.django_db
 

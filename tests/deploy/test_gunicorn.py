@@ -8,14 +8,12 @@ import hashlib
 import json
 import os
 import signal
-import socket
 import subprocess
-import sys
 import threading
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -24,61 +22,8 @@ from unittest.mock import Mock
 import pytest
 
 from hyperrep.serving import BufferedThreadWorker, RequestTimeout
-
-ROOT = Path(__file__).resolve().parent.parent.parent
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def wait_until_serving(port: int, server: subprocess.Popen) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        assert server.poll() is None, "gunicorn exited"
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as answer:
-                if answer.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.2)
-    raise AssertionError(f"gunicorn did not answer on {port} within 30 s")
-
-
-@contextmanager
-def serve(directory: Path, port: int, **environment: str) -> Iterator[subprocess.Popen]:
-    """gunicorn -c deploy/gunicorn.conf.py on 127.0.0.1:`port`, one worker unless told, on an
-    empty SQLite database (no request of these tests reads one), its log in
-    `directory`/gunicorn-`port`.log; SIGTERM at the end."""
-    env = {
-        **os.environ,
-        "BIND": f"127.0.0.1:{port}",
-        "WEB_CONCURRENCY": "1",
-        "DATABASE_URL": f"sqlite:///{directory}/db.sqlite3",
-        "SECRET_KEY": "gunicorn-test",
-        **environment,
-    }
-    env.pop("GUNICORN_CONTROL_SOCKET", None)
-    with (directory / f"gunicorn-{port}.log").open("wb") as log:
-        server = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "-c", "deploy/gunicorn.conf.py", "hyperrep.wsgi"],
-            cwd=ROOT,
-            env=env,
-            stdout=log,
-            stderr=log,
-        )
-    try:
-        wait_until_serving(port, server)
-        yield server
-    finally:
-        server.send_signal(signal.SIGTERM)
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+from tests.deploy.servers import ROOT, connect, read_to_end, serve
+from tests.helpers import free_port
 
 
 @pytest.fixture
@@ -103,17 +48,6 @@ def port(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
     environment = {**SLOW, "WEB_CONCURRENCY": "2", "WEB_THREADS": "2", "GUNICORN_TIMEOUT": "3"}
     with serve(directory, port, **environment):
         yield port
-
-
-def connect(port: int) -> socket.socket:
-    return socket.create_connection(("127.0.0.1", port), timeout=10)
-
-
-def read_to_end(connection: socket.socket) -> bytes:
-    received = [connection.recv(65536)]
-    while received[-1]:
-        received.append(connection.recv(65536))
-    return b"".join(received)
 
 
 def split(answer: bytes) -> tuple[int, dict[str, str], bytes]:

@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 
 from bench.load import rank
-from tests.deploy.test_gunicorn import connect, free_port, read_to_end, serve
+from tests.deploy.servers import connect, read_to_end, serve
+from tests.helpers import free_port
 
 WORKERS, THREADS = 2, 2
 CLIENT_TIMEOUT = 6

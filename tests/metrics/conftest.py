@@ -1,22 +1,5 @@
-import socket
-
 from prometheus_client import REGISTRY
 from prometheus_client.parser import text_string_to_metric_families
-
-# The ports these tests may listen on.
-PORTS = range(18300, 18400)
-
-
-def free_port() -> int:
-    """A port of PORTS nothing listens on now."""
-    for port in PORTS:
-        with socket.socket() as probe:
-            try:
-                probe.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    raise AssertionError("no free port in 18300-18399")
 
 
 def sample(name: str, **labels: str) -> float:

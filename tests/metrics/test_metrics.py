@@ -26,8 +26,8 @@ from tests.factories import (
     OrganizationFactory,
     ResponseDraftFactory,
 )
-from tests.helpers import Api, detail
-from tests.metrics.conftest import free_port, sample, samples
+from tests.helpers import Api, detail, free_port
+from tests.metrics.conftest import sample, samples
 from tests.webhooks.receiver import Receiver
 
 TOKEN = "s3cret-metrics-token-0123456789"

@@ -6,8 +6,6 @@ which process answered is known."""
 import itertools
 import os
 import signal
-import subprocess
-import sys
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -17,9 +15,10 @@ from pathlib import Path
 import pytest
 
 from hyperrep.outbox.worker import HANDLERS
-from tests.metrics.conftest import free_port, samples
+from tests.deploy.servers import serve
+from tests.helpers import free_port
+from tests.metrics.conftest import samples
 
-ROOT = Path(__file__).resolve().parent.parent.parent
 QUERIES = ("hyperrep_db_queries_total", frozenset({("alias", "default")}))
 SCRAPES = (
     "hyperrep_http_requests_total",
@@ -27,60 +26,21 @@ SCRAPES = (
 )
 
 
-def wait_until_serving(port: int, server: subprocess.Popen) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        assert server.poll() is None, "gunicorn exited"
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as answer:
-                if answer.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.2)
-    raise AssertionError(f"gunicorn did not answer on {port} within 30 s")
-
-
-def start(port: int, tmp_path: Path, directory: Path | None) -> subprocess.Popen:
-    environment = {
-        **os.environ,
-        "BIND": f"127.0.0.1:{port}",
-        "WEB_CONCURRENCY": "2",
-        # Never migrated: /metrics's outbox queries fail (and are counted), all four every time.
-        "DATABASE_URL": f"sqlite:///{tmp_path}/db.sqlite3",
-        "SECRET_KEY": "gunicorn-metrics-test",
-        "GUNICORN_CONTROL_SOCKET": str(tmp_path / "gunicorn.ctl"),
-    }
-    environment.pop("METRICS_TOKEN", None)
-    environment.pop("PROMETHEUS_MULTIPROC_DIR", None)
-    if directory is not None:
-        environment["PROMETHEUS_MULTIPROC_DIR"] = str(directory)
-    server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "-c", "deploy/gunicorn.conf.py", "hyperrep.wsgi"],
-        cwd=ROOT,
-        env=environment,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    wait_until_serving(port, server)
-    return server
-
-
 @pytest.fixture(params=["fresh", "given"])
 def server(
     request: pytest.FixtureRequest, tmp_path: Path
 ) -> Iterator[tuple[int, int, Path | None]]:
+    """Two workers, never migrated: /metrics's outbox queries fail (and are counted), all
+    four every time. No METRICS_TOKEN: loopback may read them."""
     directory = None
     if request.param == "given":
         directory = tmp_path / "metrics"
         directory.mkdir()
     port = free_port()
-    running = start(port, tmp_path, directory)
-    yield port, running.pid, directory
-    running.send_signal(signal.SIGTERM)
-    try:
-        running.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        running.kill()
+    environment = {"WEB_CONCURRENCY": "2", "METRICS_TOKEN": ""}
+    environment["PROMETHEUS_MULTIPROC_DIR"] = str(directory) if directory else ""
+    with serve(tmp_path, port, **environment) as running:
+        yield port, running.pid, directory
 
 
 def scrape(port: int) -> dict:
