@@ -12,6 +12,9 @@ from hyperrep.api.serializers import (
 
 
 class DomainField(serializers.CharField):
+    # OpenAPI (hyperrep/api/schema.py): a domain name, or a URL whose host is one, that has a
+    # dot once it is normalized (apps/companies/domains.py).
+    schema_format = "domain"
     default_error_messages = {
         "invalid_domain": "Enter a domain name such as example.com.",
     }

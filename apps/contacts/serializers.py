@@ -1,4 +1,4 @@
-from typing import Any
+from typing import Any, ClassVar
 
 from rest_framework import serializers
 
@@ -23,6 +23,14 @@ class ContactSerializer(OutputSerializer):
 
 
 class ContactCreateSerializer(InputSerializer):
+    # validate()'s rule, for the OpenAPI schema (hyperrep/api/schema.py).
+    schema_rules: ClassVar[dict[str, Any]] = {
+        "anyOf": [
+            {"properties": {name: {"type": "string"}}, "required": [name]}
+            for name in ("name", "email", "phone_number")
+        ]
+    }
+
     name = serializers.CharField(max_length=255, required=False, allow_null=True)
     email = serializers.EmailField(max_length=254, required=False, allow_null=True)
     phone_number = PhoneNumberField()

@@ -1,9 +1,10 @@
-from typing import Any
+from typing import Any, ClassVar
 
 from rest_framework import serializers
 
 from apps.drafts.models import DraftModality, DraftStatus
 from apps.drafts.services import folder_slug
+from hyperrep.api.schema import NOT_BLANK, ONE_LINE, ONE_LINE_TRIMMED
 from hyperrep.api.serializers import InputSerializer, OutputSerializer, PhoneNumberField
 
 MAX_COPIED = 50
@@ -35,10 +36,53 @@ def is_blank(value: str | None) -> bool:
     return value is None or not value.strip()
 
 
+class UntrimmedTextField(serializers.CharField):
+    """Text kept exactly as sent that must not be blank all the same (its serializer refuses
+    blank text); the OpenAPI schema says so with a pattern (hyperrep/api/schema.py)."""
+
+    schema_not_blank = True
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(trim_whitespace=False, **kwargs)
+
+
+def not_blank(name: str) -> dict[str, Any]:
+    return {"properties": {name: {"type": "string", "pattern": NOT_BLANK}}, "required": [name]}
+
+
 # -- message drafts ------------------------------------------------------------------------
 
 
 class MessageDraftCreateSerializer(InputSerializer):
+    # The rules of validate() and of the service, for the OpenAPI schema: an email names its
+    # recipient's address and a text their number, subject or body_html has some text, and
+    # the ones that become email headers are one line. (A pattern, not an enum, for the
+    # modality: the generator would merge the two enums into one component.)
+    schema_rules: ClassVar[dict[str, Any]] = {
+        "allOf": [
+            {
+                "properties": {
+                    "subject": {"pattern": ONE_LINE},
+                    "to_user_name": {"pattern": ONE_LINE_TRIMMED},
+                }
+            }
+        ],
+        "oneOf": [
+            {
+                "properties": {
+                    "modality": {"type": "string", "pattern": f"^{modality}$"},
+                    **not_blank(recipient)["properties"],
+                },
+                "required": ["modality", recipient],
+            }
+            for modality, recipient in (
+                (DraftModality.EMAIL.value, "to_email"),
+                (DraftModality.TEXT.value, "to_phone_number"),
+            )
+        ],
+        "anyOf": [not_blank("subject"), not_blank("body_html")],
+    }
+
     modality = serializers.ChoiceField(choices=DraftModality.choices)
     subject = body_text()
     body_html = body_text()
@@ -105,7 +149,7 @@ class LegacyMessageDraftSerializer(OutputSerializer):
 
 
 class ResponseDraftCreateSerializer(InputSerializer):
-    body_html = serializers.CharField(trim_whitespace=False)
+    body_html = UntrimmedTextField()
     cc_emails = email_list()
     bcc_emails = email_list()
     autosend_draft = flag(AUTOSEND)

@@ -1,5 +1,6 @@
 from typing import Any
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from apps.webhooks.models import EVENT_TYPES, EVERY_EVENT
@@ -27,6 +28,15 @@ class DeliverySerializer(OutputSerializer):
     created_at = serializers.DateTimeField()
 
 
+@extend_schema_field(
+    {
+        "anyOf": [
+            {"type": "array", "minItems": 1, "items": {"type": "string", "enum": choices}}
+            for choices in (list(EVENT_TYPES), [EVERY_EVENT])
+        ],
+        "description": 'A non-empty list of event types, or `["*"]` for every one.',
+    }
+)
 class EventsField(serializers.ListField):
     """A non-empty list of event types, or `["*"]` for every one."""
 

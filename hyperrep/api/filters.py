@@ -69,6 +69,7 @@ class PhoneNumberField(forms.Field):
         return e164
 
 
+@extend_schema_field(or_empty({"type": "string", "format": "phone"}))
 class PhoneNumberFilter(django_filters.CharFilter):
     field_class = PhoneNumberField
 

@@ -6,10 +6,13 @@ from typing import Any
 
 EMPTY = {"type": "string", "maxLength": 0}
 INSTANT = {
-    "anyOf": [{"type": "string", "format": "date-time"}, {"type": "string", "format": "date"}]
+    "anyOf": [{"type": "string", "format": "date-time"}, {"type": "string", "format": "date"}],
+    "description": "ISO 8601: a date (midnight UTC) or a date-time with `Z`, an offset, or none "
+    "(UTC). Once in UTC it must fall within the years 1 to 9999 (otherwise 422).",
 }
 
 
 def or_empty(schema: dict[str, Any]) -> dict[str, Any]:
     """A query parameter's schema that also takes an empty value."""
-    return {"anyOf": [*schema.get("anyOf", [schema]), EMPTY]}
+    extended = {**schema, "anyOf": [*schema.get("anyOf", [schema]), EMPTY]}
+    return {key: value for key, value in extended.items() if key in ("anyOf", "description")}

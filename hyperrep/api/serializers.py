@@ -67,6 +67,8 @@ class PhoneNumberField(serializers.CharField):
     """A phone number as people write one, kept as given; it must be a possible number
     (hyperrep/phones.py)."""
 
+    schema_format = "phone"  # OpenAPI (hyperrep/api/schema.py): a rule a pattern cannot say
+
     def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault("max_length", 64)
         kwargs.setdefault("required", False)

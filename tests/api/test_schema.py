@@ -161,3 +161,27 @@ def test_errors_answer_the_declared_error_shape(api: Api, org_path: str) -> None
     assert_matches(
         api.get("/organizations", key=None).json(), f"{PREFIX}/organizations", "GET", "403"
     )
+
+
+def test_rate_limits_and_idempotency_are_documented_once_for_every_operation() -> None:
+    headers = spec()["components"]["headers"]
+    assert headers["Retry-After"]["required"] is True
+    error = {"$ref": "#/components/schemas/Error"}
+    for path, method, operation in operations():
+        responses = operation["responses"]
+        assert responses["429"]["content"]["application/json"]["schema"] == error, path
+        assert "Retry-After" in responses["429"]["headers"], path
+        for response in responses.values():
+            assert {"RateLimit-Policy", "RateLimit"} <= set(response["headers"]), path
+        keys = [p for p in operation.get("parameters", []) if p["name"] == "Idempotency-Key"]
+        if method != "POST":
+            assert keys == [], (method, path)
+            continue
+        assert (keys[0]["in"], keys[0].get("required", False)) == ("header", False), path
+        assert OAS30Validator(keys[0]["schema"]).is_valid("a" * 255)
+        assert not OAS30Validator(keys[0]["schema"]).is_valid("a" * 256)
+        assert responses["409"]["content"]["application/json"]["schema"] == error, path
+        assert (
+            "Idempotency-Key was used with a different request" in (responses["422"]["description"])
+        )
+        assert "Idempotent-Replayed" in responses["200"]["headers"], path
