@@ -9,7 +9,9 @@ in Redis (127.0.0.1:6379, database 14, flushed first); and the no-DRF floor (ben
 on the first. Each round loads every target in turn, the order alternating, with 1 and 8
 clients; the figures pool the rounds, and the targets judge the medians of the rounds'
 differences (other sessions may share the machine). The budget is large enough never to
-refuse: what is measured is the counting.
+refuse: what is measured is the counting. Then the same request in this process (Django's
+test client, no network), the three settings interleaved request by request: the cost of
+counting without the noise of the servers.
 
 Results go to bench/results/budgets.md.
 """
@@ -54,6 +56,7 @@ def main() -> None:
     ):
         ports = {"no limits": none, "memory": memory, "redis": in_redis, "floor": none}
         lines += _loads(seeded, ports, seconds=args.seconds, rounds=args.rounds)
+    lines += _in_process(seeded)
     lines.append(f"Whole run: {time.monotonic() - started:.0f} s.\n")
     harness.write_report("budgets.md", lines)
 
@@ -128,6 +131,42 @@ def _loads(seeded: Seeded, ports: dict[str, int], *, seconds: float, rounds: int
         out.append(
             f"- {level} client(s): the API with Redis budgets at {share:.0%} of the floor's req/s."
         )
+    out.append("")
+    return out
+
+
+IN_PROCESS_REQUESTS = 3000
+
+
+def _in_process(seeded: Seeded) -> list[str]:
+    from django.conf import settings
+
+    from hyperrep import ratelimit
+
+    client = harness.client(seeded.api_key)
+    path = _paths(seeded)["no limits"]
+    times: dict[str, list[float]] = {target: [] for target in SERVERS}
+    for number in range(IN_PROCESS_REQUESTS + 100):
+        for target, environment in SERVERS.items():
+            settings.API_RATE_LIMIT = environment["API_RATE_LIMIT"]
+            settings.REDIS_URL = environment.get("REDIS_URL", "")
+            started = time.perf_counter()
+            response = client.get(path)
+            took = (time.perf_counter() - started) * 1000
+            assert response.status_code == 200, response.content
+            if number >= 100:  # the first 100 warm up
+                times[target].append(took)
+    ratelimit._limiter.cache_clear()
+    base = statistics.median(times["no limits"])
+    out = [
+        f"In this process ({IN_PROCESS_REQUESTS:,} requests each, interleaved, after 100 of "
+        "warm-up):\n",
+        "| budgets | p50 | added to the p50 |",
+        "|---|---|---|",
+    ]
+    for target, values in times.items():
+        p50 = statistics.median(values)
+        out.append(f"| {target} | {p50:.3f} ms | {p50 - base:+.3f} ms |")
     out.append("")
     return out
 
