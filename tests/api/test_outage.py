@@ -51,18 +51,29 @@ def test_a_route_outside_drf_answers_503_too(
     assert detail(answer) == "Service unavailable"
 
 
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="statement_timeout is PostgreSQL's")
-def test_a_query_past_the_statement_timeout_is_the_json_500(
-    api: Api, org_path: str, settings: Any, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    from apps.contacts import views
+def test_web_processes_start_postgresql_connections_with_the_statement_timeout() -> None:
     from hyperrep.wsgi import bound_statements
 
-    settings.DATABASE_STATEMENT_TIMEOUT = 1
-    bound_statements(None, connection)
+    databases = {
+        "default": {"ENGINE": "django.db.backends.postgresql", "OPTIONS": {"options": "-c x=1"}},
+        "embedded": {"ENGINE": "django.db.backends.sqlite3"},
+    }
+    bound_statements(databases, 30)
+    assert databases["default"]["OPTIONS"] == {"options": "-c x=1 -c statement_timeout=30s"}
+    assert "OPTIONS" not in databases["embedded"]
+    bound_statements(databases, 0)  # none: nothing changes
+    assert databases["default"]["OPTIONS"] == {"options": "-c x=1 -c statement_timeout=30s"}
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="statement_timeout is PostgreSQL's")
+def test_a_query_past_the_statement_timeout_is_the_json_500(
+    api: Api, org_path: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from apps.contacts import views
 
     def slow(**kwargs: Any) -> Any:
         with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL statement_timeout = '1s'")  # as a web process's would
             cursor.execute("SELECT pg_sleep(3)")
         raise AssertionError("the statement timeout did not end the query")
 
