@@ -12,7 +12,7 @@ from django.core.wsgi import get_wsgi_application
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "hyperrep.settings")
 
 
-def bound_statements(databases: dict[str, dict[str, Any]], seconds: int) -> None:
+def bound_statements(databases: dict[str, Any], seconds: int) -> None:
     """Give each PostgreSQL database's connections a statement timeout of `seconds` (0: none).
     (With PgBouncer in transaction mode, set it on the role instead: the README.)"""
     if not seconds:

@@ -54,7 +54,7 @@ def test_a_route_outside_drf_answers_503_too(
 def test_web_processes_start_postgresql_connections_with_the_statement_timeout() -> None:
     from hyperrep.wsgi import bound_statements
 
-    databases = {
+    databases: dict[str, Any] = {
         "default": {"ENGINE": "django.db.backends.postgresql", "OPTIONS": {"options": "-c x=1"}},
         "embedded": {"ENGINE": "django.db.backends.sqlite3"},
     }
