@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from apps.contacts.models import Contact
 from apps.idempotency.models import IdempotentRequest
-from apps.idempotency.services import prune
+from apps.idempotency.services import fingerprint, prune
 from apps.keys.models import ApiKey
 from apps.organizations.models import Organization
 from tests.factories import OrganizationFactory
@@ -112,21 +112,25 @@ def test_a_server_error_is_not_kept(
     assert "Idempotent-Replayed" not in retried
 
 
-def test_a_repeat_while_the_first_runs_is_409(
-    api: Api, org_path: str, organization: Organization
-) -> None:
-    IdempotentRequest.objects.create(
+def held(organization: Organization, *, fingerprint: str, seconds: float) -> IdempotentRequest:
+    """The mark of a request still running with the key "retry-1", held `seconds` more
+    (past its time when negative)."""
+    return IdempotentRequest.objects.create(
         organization=organization,
         api_key=ApiKey.objects.get(),
         key="retry-1",
-        fingerprint="0" * 64,
-        locked_until=timezone.now() + timedelta(seconds=30),
+        fingerprint=fingerprint,
+        locked_until=timezone.now() + timedelta(seconds=seconds),
     )
+
+
+def test_a_repeat_while_the_first_runs_is_409(
+    api: Api, org_path: str, organization: Organization
+) -> None:
+    running = held(organization, fingerprint="0" * 64, seconds=30)
     response = post(api, f"{org_path}/contacts", {"name": "Ann"})
     assert response.status_code == 422  # another request's key: different wins over running
-    running = IdempotentRequest.objects.for_org(organization).get()
-    from apps.idempotency.services import fingerprint
-
+    assert detail(response) == "Idempotency-Key was used with a different request"
     running.fingerprint = fingerprint("POST", f"/api/v2{org_path}/contacts", "", b'{"name":"Ann"}')
     running.save()
     response = post(api, f"{org_path}/contacts", {"name": "Ann"})
@@ -138,13 +142,7 @@ def test_a_repeat_while_the_first_runs_is_409(
 def test_the_mark_of_a_request_that_died_expires(
     api: Api, org_path: str, organization: Organization
 ) -> None:
-    IdempotentRequest.objects.create(
-        organization=organization,
-        api_key=ApiKey.objects.get(),
-        key="retry-1",
-        fingerprint="0" * 64,
-        locked_until=timezone.now() - timedelta(seconds=1),
-    )
+    held(organization, fingerprint="0" * 64, seconds=-1)
     assert post(api, f"{org_path}/contacts", {"name": "Ann"}).status_code == 200
     assert contacts(organization) == 1
 
