@@ -7,10 +7,10 @@ from django.utils import timezone
 
 from apps.drafts.models import Draft, IllegalTransition, MessageDraft, ResponseDraft
 from apps.drafts.services import draft_schedule
-from hyperrep.tenancy.admin import TenantAdmin
+from hyperrep.tenancy.admin import OutboxAdmin
 
 
-class DraftAdmin(TenantAdmin):
+class DraftAdmin(OutboxAdmin):
     """Drafts are written by the API and moved by delivery; here they are reviewed. The one
     change the admin makes goes through the state machine: approving a pending draft (or
     retrying a failed one) schedules it for delivery now."""
@@ -20,16 +20,7 @@ class DraftAdmin(TenantAdmin):
     def get_list_filter(self, request: HttpRequest) -> Any:
         return ("status", "modality", *super().get_list_filter(request))
 
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False  # no form edits a draft; the action below is the one way to move it
-
-    def has_schedule_permission(self, request: HttpRequest) -> bool:
-        return super().has_change_permission(request)
-
-    @admin.action(description="Schedule selected drafts for delivery now", permissions=["schedule"])
+    @admin.action(description="Schedule selected drafts for delivery now", permissions=["act"])
     def schedule_now(self, request: HttpRequest, queryset: QuerySet[Draft]) -> None:
         scheduled, refused = 0, 0
         for draft in queryset:

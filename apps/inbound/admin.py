@@ -1,5 +1,3 @@
-from typing import Any
-
 from django.conf import settings
 from django.contrib import admin
 from django.db.models import QuerySet
@@ -11,7 +9,7 @@ from django.utils.html import format_html, format_html_join
 from apps.inbound.form import snippet
 from apps.inbound.models import EventStatus, InboundEvent
 from apps.organizations.models import Channel, ChannelKind
-from hyperrep.tenancy.admin import TenantAdmin
+from hyperrep.tenancy.admin import OutboxAdmin
 
 SHOWN_BYTES = 20_000
 RECENT_EVENTS = 20
@@ -80,7 +78,7 @@ def recent_events(channel: Channel) -> str:
 
 
 @admin.register(InboundEvent)
-class InboundEventAdmin(TenantAdmin):
+class InboundEventAdmin(OutboxAdmin):
     """What came in, as it arrived: refused requests with the reason they were answered 400,
     events whose processing failed with its error. Failed events can be processed again."""
 
@@ -116,15 +114,6 @@ class InboundEventAdmin(TenantAdmin):
     fields = readonly_fields
     actions = ("process_again",)
 
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_process_permission(self, request: HttpRequest) -> bool:
-        return super().has_change_permission(request)
-
     @admin.display(description="message")
     def message_link(self, event: InboundEvent) -> str:
         if event.message is None:
@@ -139,7 +128,7 @@ class InboundEventAdmin(TenantAdmin):
         more = f"\n… ({len(body) - SHOWN_BYTES} more bytes)" if len(body) > SHOWN_BYTES else ""
         return format_html("<pre style='white-space: pre-wrap'>{}{}</pre>", shown, more)
 
-    @admin.action(description="Process selected failed events again", permissions=["process"])
+    @admin.action(description="Process selected failed events again", permissions=["act"])
     def process_again(self, request: HttpRequest, queryset: QuerySet[InboundEvent]) -> None:
         again = queryset.filter(status=EventStatus.FAILED).update(
             status=EventStatus.RECEIVED,

@@ -9,7 +9,7 @@ from django.utils.html import format_html, format_html_join
 from apps.webhooks.events import emit
 from apps.webhooks.models import Delivery, DeliveryStatus, Endpoint
 from apps.webhooks.services import deliveries_send_again
-from hyperrep.tenancy.admin import TenantAdmin
+from hyperrep.tenancy.admin import OutboxAdmin, TenantAdmin
 
 RECENT_DELIVERIES = 20
 
@@ -104,7 +104,7 @@ class EndpointAdmin(TenantAdmin):
 
 
 @admin.register(Delivery)
-class DeliveryAdmin(TenantAdmin):
+class DeliveryAdmin(OutboxAdmin):
     list_display = (
         "created_at",
         "organization_name",
@@ -121,16 +121,7 @@ class DeliveryAdmin(TenantAdmin):
     ordering = ("-created_at", "-id")
     actions = ("send_again",)
 
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_send_permission(self, request: HttpRequest) -> bool:
-        return super().has_change_permission(request)
-
-    @admin.action(description="Send selected deliveries again now", permissions=["send"])
+    @admin.action(description="Send selected deliveries again now", permissions=["act"])
     def send_again(self, request: HttpRequest, queryset: QuerySet[Delivery]) -> None:
         count = deliveries_send_again(queryset)
         self.message_user(request, f"{count} deliveries will be sent again.")

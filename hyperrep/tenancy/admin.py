@@ -97,6 +97,21 @@ class TenantAdmin(TenantReads, admin.ModelAdmin):
         return (*fields, "organization") if obj is not None else fields
 
 
+class OutboxAdmin(TenantAdmin):
+    """Rows the server and its worker write (drafts, webhook deliveries, inbound events):
+    shown, never edited in a form. Their actions move them, declared with
+    `permissions=["act"]`: they take the change permission the forms do not have."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_act_permission(self, request: HttpRequest) -> bool:
+        return super().has_change_permission(request)
+
+
 class TenantInlineFormSet(BaseInlineFormSet):
     """Rows of a parent: each form's row takes the parent's organization before it is
     validated, so the model's cross-tenant `clean()` judges it like any other row, and a row
