@@ -3,7 +3,8 @@ PYTHON ?= python3.11
 VENV ?= .venv
 BIN := $(VENV)/bin
 PY := $(BIN)/python
-DEV_SECRET_KEY := insecure-dev-only-never-use-in-production
+# Development and tests only (it is public): 50+ characters, as the settings require without DEBUG.
+DEV_SECRET_KEY := insecure-dev-only-never-use-in-production-0123456789abcdefghijklmnopqrstuvwxyz
 # `make run PORT=8001` when 8000 is taken.
 PORT ?= 8000
 # The development server and its worker: debug pages, and webhooks to a receiver on this

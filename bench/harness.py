@@ -60,7 +60,7 @@ def fresh_django(default_database_url: str) -> None:
     Django set up. SECRET_KEY is random unless set."""
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bench.settings")
     os.environ.setdefault("DATABASE_URL", default_database_url)
-    os.environ.setdefault("SECRET_KEY", secrets.token_urlsafe(32))
+    os.environ.setdefault("SECRET_KEY", secrets.token_urlsafe(50))
     os.environ["DEBUG"] = "0"
     # No collectstatic here, and the API serves no static files: WhiteNoise's warning is noise.
     warnings.filterwarnings("ignore", message="No directory at", category=UserWarning)

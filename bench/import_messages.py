@@ -484,7 +484,7 @@ def main() -> None:
     args = parser.parse_args()
 
     url = os.environ.setdefault("DATABASE_URL", DEFAULT_DATABASE_URL)
-    os.environ.setdefault("SECRET_KEY", secrets.token_urlsafe(32))
+    os.environ.setdefault("SECRET_KEY", secrets.token_urlsafe(50))
     os.environ["DJANGO_SETTINGS_MODULE"] = "hyperrep.settings"
     os.environ["DEBUG"] = "0"
     sizes = Sizes(args.messages)

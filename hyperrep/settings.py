@@ -67,6 +67,25 @@ API_KEY_SECRET = env_str("API_KEY_SECRET", SECRET_KEY)
 # SECRET_KEY; set it to rotate SECRET_KEY without re-entering every channel's transport.
 CHANNEL_SECRET_KEY = env_str("CHANNEL_SECRET_KEY", SECRET_KEY)
 
+
+def refuse_weak_secret(name: str, value: str) -> None:
+    """Without DEBUG, a secret Django's check --deploy would call weak (security.W009: under 50
+    characters, under 5 distinct ones, or Django's "django-insecure-" placeholder) stops the
+    process at start rather than signing sessions and HMAC'ing API keys with it."""
+    if len(value) >= 50 and len(set(value)) >= 5 and not value.startswith("django-insecure-"):
+        return
+    raise ImproperlyConfigured(
+        f"{name} is too weak for a server without DEBUG=1: it needs at least 50 characters, "
+        f"at least 5 of them distinct (this one has {len(value)}, {len(set(value))} distinct). "
+        'Make one with: python -c "import secrets; print(secrets.token_urlsafe(50))"'
+    )
+
+
+if not DEBUG:
+    refuse_weak_secret("SECRET_KEY", SECRET_KEY)
+    refuse_weak_secret("API_KEY_SECRET", API_KEY_SECRET)
+    refuse_weak_secret("CHANNEL_SECRET_KEY", CHANNEL_SECRET_KEY)
+
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
 
@@ -196,12 +215,51 @@ STORAGES = {
 WHITENOISE_USE_FINDERS = True
 
 # --- Security -------------------------------------------------------------------------------
+# docs/production.md ("HTTPS") has the production values; `manage.py check --deploy` is clean
+# with them.
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", not DEBUG)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+SESSION_COOKIE_HTTPONLY = True
+# The admin's CSRF token is read from the form, never by JavaScript.
+CSRF_COOKIE_HTTPONLY = True
 if env_bool("TRUST_X_FORWARDED_PROTO", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# Plain-http requests are redirected (301) to https, except the probes and the metrics: a
+# kubelet, a load balancer or a scraper calls them over http inside the cluster. Off by
+# default: the TLS proxy usually redirects, and a server with no https in front would
+# answer nothing but redirects. Behind a proxy, the proxy must say https
+# (TRUST_X_FORWARDED_PROTO=1, or FORWARDED_ALLOW_IPS for gunicorn), else every request loops.
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", False)
+SECURE_REDIRECT_EXEMPT = [r"^healthz/?$", r"^readyz/?$", r"^metrics/?$"]
+# Strict-Transport-Security, sent on https answers only: browsers then refuse plain http to
+# this host for that long, and a mistake cannot be taken back before it expires. So it is on
+# by default (one year) only where SECURE_SSL_REDIRECT=1 says this host is https-only; a
+# plain-http test deployment never sends it. Subdomains and preloading are separate choices:
+# they reach beyond this host (every subdomain; browsers' built-in lists, for months).
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000 if SECURE_SSL_REDIRECT else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
+if SECURE_HSTS_SECONDS < 0:
+    raise ImproperlyConfigured("SECURE_HSTS_SECONDS must be 0 or more")
+REFERRER_POLICIES = {
+    "no-referrer",
+    "no-referrer-when-downgrade",
+    "origin",
+    "origin-when-cross-origin",
+    "same-origin",
+    "strict-origin",
+    "strict-origin-when-cross-origin",
+    "unsafe-url",
+}
+SECURE_REFERRER_POLICY = env_str("SECURE_REFERRER_POLICY", "same-origin")
+if SECURE_REFERRER_POLICY not in REFERRER_POLICIES:
+    raise ImproperlyConfigured(
+        f"SECURE_REFERRER_POLICY must be one of {', '.join(sorted(REFERRER_POLICIES))}, "
+        f"not {SECURE_REFERRER_POLICY!r}"
+    )
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 
 # The largest request body the API accepts; larger ones get 413.
 API_MAX_BODY_BYTES = env_int("API_MAX_BODY_BYTES", 1024 * 1024)
@@ -265,6 +323,9 @@ SPECTACULAR_SETTINGS = {
     "PREPROCESSING_HOOKS": ["hyperrep.api.schema.document_paths_without_trailing_slash"],
     "ENUM_NAME_OVERRIDES": {
         "MessageModalityEnum": "apps.conversations.models.Modality",
+        # A draft's modality (email or text): without a name of its own it collides with the
+        # analytics' Modality object and gets a hashed name (and check --deploy a warning).
+        "DraftModalityEnum": "apps.drafts.models.DraftModality",
         "ChannelKindEnum": "apps.organizations.models.ChannelKind",
     },
 }

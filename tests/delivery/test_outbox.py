@@ -228,7 +228,6 @@ def test_the_worker_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
     environment = {
         **os.environ,
         "DATABASE_URL": f"sqlite:///{tmp_path}/worker.sqlite3",
-        "SECRET_KEY": "worker-test",
     }
     manage = [sys.executable, "manage.py"]
     subprocess.run(  # noqa: S603

@@ -38,7 +38,6 @@ def serve(directory: Path, port: int, **environment: str) -> Iterator[subprocess
         "BIND": f"127.0.0.1:{port}",
         "WEB_CONCURRENCY": "1",
         "DATABASE_URL": f"sqlite:///{directory}/db.sqlite3",
-        "SECRET_KEY": "gunicorn-test",
         **environment,
     }
     env.pop("GUNICORN_CONTROL_SOCKET", None)

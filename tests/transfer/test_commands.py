@@ -83,7 +83,6 @@ def test_a_bad_file_exits_non_zero_with_the_line_on_stderr(tmp_path: Path) -> No
     env = {
         **os.environ,
         "DATABASE_URL": f"sqlite:///{tmp_path / 'empty.sqlite3'}",
-        "SECRET_KEY": "x",
     }
     result = subprocess.run(
         [sys.executable, "manage.py", "import_data", "-"],
