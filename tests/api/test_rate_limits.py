@@ -3,8 +3,11 @@ answer, the 429 past it; the counters in memory, or in Redis shared by every ser
 the API serving on when Redis fails."""
 
 import logging
+import math
 import re
 import socket
+import threading
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -173,3 +176,52 @@ def test_an_unknown_path_under_the_api_is_counted_too(
     keyless = Api(None).get("/nope")  # no key: still the 404, counted by address
     assert (keyless.status_code, detail(keyless)) == (404, "Not found")
     assert "RateLimit" in keyless
+
+
+def test_in_memory_a_hit_starts_no_thread() -> None:
+    counters = ratelimit._MemoryCounters()
+    counters.timer.join()  # the one limits' constructor starts, done after 10 ms
+    for n in range(3):
+        counters.acquire_sliding_window_entry(f"key-{n}", 5, 60)
+        assert not any(isinstance(t, threading.Timer) for t in threading.enumerate())
+
+
+def test_in_memory_ended_windows_are_freed_by_a_later_hit(monkeypatch: pytest.MonkeyPatch) -> None:
+    counters = ratelimit._MemoryCounters()
+    counters.acquire_sliding_window_entry("early", 5, 1)
+    assert counters.storage
+    later = time.time() + 5  # both of its windows (1 s each) have ended
+    monkeypatch.setattr(time, "time", lambda: later)
+    counters.next_expiry = 0  # the expiry is due
+    counters.acquire_sliding_window_entry("late", 5, 1)
+    assert all("late" in key for key in counters.storage)
+
+
+@pytest.mark.usefixtures("redis_budget")
+def test_in_redis_one_trip_agrees_with_the_limits_strategy() -> None:
+    """The one-round-trip script against limits' own hit and get_window_stats, on twin
+    counters through the same history: hits, a window ending, the budget running out."""
+    import redis
+    from limits import parse, strategies
+
+    item = parse("4/minute")
+    limiter = ratelimit._limiter(TEST_REDIS)
+    reference = strategies.SlidingWindowCounterRateLimiter(limiter.storage)
+    client = redis.Redis.from_url(TEST_REDIS)
+
+    def end_window(key: str) -> None:  # the current window has 20 s of its 60 left
+        client.pexpire(f"LIMITS:{{{item.key_for('api-key', key)}}}", 80_000)
+
+    for step in ["hit", "hit", "hit", "end", "hit", "hit", "hit", "hit"]:
+        if step == "end":
+            end_window("ours")
+            end_window("theirs")
+            continue
+        ours = limiter.hit(item, "api-key", "ours")
+        assert ours is not None
+        allowed = reference.hit(item, "api-key", "theirs")
+        stats = reference.get_window_stats(item, "api-key", "theirs")
+        assert (ours.allowed, ours.remaining) == (allowed, stats.remaining), step
+        theirs = max(1, math.ceil(stats.reset_time - time.time()))
+        # (a millisecond apart, limits' reset steps from 60 to 0 at a window's very start)
+        assert abs(ours.reset - theirs) % 59 <= 1, (ours.reset, theirs)
