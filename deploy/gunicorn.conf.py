@@ -5,6 +5,8 @@ import gc
 import os
 import re
 import shutil
+import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
@@ -103,6 +105,29 @@ _made_metrics_dir = None
 if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
     _made_metrics_dir = tempfile.mkdtemp(prefix="hyperrep-metrics-")
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = _made_metrics_dir
+
+
+def on_starting(server: object) -> None:
+    """Before it binds: refuse a database migrated by a newer release (hyperrep/migration_state.py
+    prints the one line why) with a non-zero exit, rather than serve over tables this release
+    does not know. Checked in a process of its own, so that this master never loads
+    Django (its workers are forked from it); a settings error stops the server here too, once.
+    A database that cannot be reached does not stop it: /readyz says so meanwhile."""
+    environment = {k: v for k, v in os.environ.items() if k != "PROMETHEUS_MULTIPROC_DIR"}
+    try:
+        check = subprocess.run(
+            [sys.executable, "-m", "hyperrep.migration_state"],
+            cwd=Path(__file__).resolve().parent.parent,
+            env=environment,
+            timeout=60,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        server.log.warning("the database's migrations were not checked: no answer in 60 s")  # type: ignore[attr-defined]
+        return
+    if check.returncode != 0:
+        on_exit(server)
+        sys.exit(check.returncode)
 
 
 def on_exit(server: object) -> None:

@@ -116,6 +116,7 @@ INSTALLED_APPS = [
     "apps.idempotency",
     "apps.demo",
     "hyperrep.outbox",
+    "hyperrep",  # its management commands: migrate under a lock (hyperrep/management)
 ]
 
 MIDDLEWARE = [

@@ -1,8 +1,10 @@
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import connection
 
 from hyperrep import metrics
+from hyperrep.migration_state import DatabaseFromNewerRelease, refuse_a_newer_database
 from hyperrep.outbox.worker import Worker
 
 
@@ -32,6 +34,10 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
+        try:
+            refuse_a_newer_database(connection)
+        except DatabaseFromNewerRelease as refusal:
+            raise CommandError(str(refusal)) from None
         server = None
         if options["metrics_port"] is not None:
             server = metrics.serve(options["metrics_host"], options["metrics_port"])
