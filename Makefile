@@ -75,3 +75,26 @@ worker-prod: install-prod
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+
+# Backups of the compose stack's database (deploy/compose.yaml, docs/backups.md): a dated
+# pg_dump into backups/ (BACKUP_DIR=…), the newest KEEP=N kept if given. pg_dump and
+# pg_restore run inside the postgres container, so they match its version.
+COMPOSE ?= docker compose -f deploy/compose.yaml
+PG_EXEC = $(COMPOSE) exec -T postgres
+.PHONY: backup restore
+backup:
+	DATABASE_URL= PG_DUMP="$(PG_EXEC) pg_dump -U hyperrep -d hyperrep" \
+	    deploy/backup $(if $(KEEP),--keep $(KEEP))
+
+# make restore FILE=backups/hyperrep-….dump [YES=1]: stops web and worker, restores FILE
+# (YES=1 when the database has tables, as it has after the first `up`), then `up` again:
+# migrate runs first, then web and worker.
+restore:
+	@test -n "$(FILE)" || { echo "usage: make restore FILE=backups/hyperrep-….dump [YES=1]" >&2; exit 2; }
+	$(COMPOSE) up -d --wait postgres
+	$(COMPOSE) stop web worker
+	DATABASE_URL= PSQL="$(PG_EXEC) psql -U hyperrep -d hyperrep" \
+	    PG_RESTORE="$(PG_EXEC) pg_restore -U hyperrep -d hyperrep" \
+	    deploy/restore $(if $(YES),--yes) "$(FILE)" || { \
+	    echo "Not restored; web and worker are stopped: $(COMPOSE) up -d starts them" >&2; exit 1; }
+	$(COMPOSE) up -d
