@@ -81,10 +81,11 @@ def refuse_weak_secret(name: str, value: str) -> None:
     )
 
 
+# Only SECRET_KEY: a server that ran with a short one moves to a long one by keeping the old
+# value as API_KEY_SECRET and CHANNEL_SECRET_KEY, so that its API keys and channel credentials
+# keep working (docs/production.md, "Upgrading from a short SECRET_KEY").
 if not DEBUG:
     refuse_weak_secret("SECRET_KEY", SECRET_KEY)
-    refuse_weak_secret("API_KEY_SECRET", API_KEY_SECRET)
-    refuse_weak_secret("CHANNEL_SECRET_KEY", CHANNEL_SECRET_KEY)
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
