@@ -266,6 +266,7 @@ def served(
 def gunicorn_environment(database_url: str) -> dict[str, str]:
     return {
         **SETTINGS,
+        "METRICS_TOKEN": "",
         "DATABASE_URL": database_url,
         "SECRET_KEY": settings.SECRET_KEY,
         "API_KEY_SECRET": settings.API_KEY_SECRET,
@@ -322,6 +323,16 @@ def test_the_application_is_told_the_scheme_the_client_and_the_request_id(
     # A request id the application would not keep is replaced by the proxy's own.
     _, headers, body = proxy.request("GET", "/echo", {"X-Request-ID": "no spaces allowed"})
     assert json.loads(body)["request_id"] == headers["x-request-id"] != "no spaces allowed"
+
+
+def test_metrics_through_the_proxy_need_a_token(proxy: Proxy) -> None:
+    # gunicorn sees every proxied request come from loopback, which may read the metrics
+    # without a token (no METRICS_TOKEN here): the proxy asks for one itself.
+    for path in ("/metrics", "/metrics/", "//metrics", "/%6detrics"):
+        assert_proxy_error(proxy.request("GET", path), 403, "Permission denied")
+    status, _, body = proxy.request("GET", "/metrics", {"Authorization": "Bearer any"})
+    assert status == 200
+    assert b"hyperrep_http_requests_total" in body
 
 
 def test_a_request_line_over_the_limit_is_refused_by_the_proxy(proxy: Proxy) -> None:
