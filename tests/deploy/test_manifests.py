@@ -142,6 +142,12 @@ def test_migrate_runs_once_before_web_and_worker(compose: dict[str, Any]) -> Non
         assert seconds(service["stop_grace_period"]) > graceful_timeout()
         assert service["env_file"] == ".env"
     assert services["proxy"]["depends_on"]["web"]["condition"] == "service_healthy"
+    assert services["web"]["healthcheck"]["test"] == [
+        "CMD",
+        "/app/deploy/entrypoint",
+        "healthcheck",
+    ]
+    assert "healthcheck)" in (DEPLOY / "entrypoint").read_text()
 
 
 def test_postgres_redis_and_the_proxy(compose: dict[str, Any]) -> None:
