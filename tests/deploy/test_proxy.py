@@ -9,6 +9,7 @@ later than proxy_read_timeout (504). Plain http is redirected to https, but /hea
 CI installs nginx with .ci/install-packages; elsewhere these tests are skipped without it."""
 
 import datetime
+import hashlib
 import http.client
 import ipaddress
 import json
@@ -56,6 +57,7 @@ pytestmark = [
 ]
 
 READ_TIMEOUT = 1  # seconds, the proxy's proxy_read_timeout in these tests
+CLIENT_TIMEOUT = 2  # seconds gunicorn gives a request to arrive whole (WEB_CLIENT_TIMEOUT)
 SETTINGS = {"DJANGO_SETTINGS_MODULE": "tests.deploy.proxy_settings"}
 
 
@@ -267,6 +269,7 @@ def gunicorn_environment(database_url: str) -> dict[str, str]:
     return {
         **SETTINGS,
         "METRICS_TOKEN": "",
+        "WEB_CLIENT_TIMEOUT": str(CLIENT_TIMEOUT),
         "DATABASE_URL": database_url,
         "SECRET_KEY": settings.SECRET_KEY,
         "API_KEY_SECRET": settings.API_KEY_SECRET,
@@ -375,6 +378,25 @@ def test_bodies_too_large_for_the_proxy_and_for_the_api(
     )
     detail = f"Request body is larger than {settings.API_MAX_BODY_BYTES} bytes"
     assert (status, json.loads(content)) == (413, {"detail": detail})
+
+
+def test_a_body_sent_slowly_reaches_gunicorn_whole_and_at_once(proxy: Proxy) -> None:
+    """Longer in coming than gunicorn would wait for it: nginx holds it until it is whole."""
+    body = os.urandom(3 * 100_000)
+    plain = socket.create_connection(("127.0.0.1", proxy.https_port), timeout=15)
+    with plain, proxy.tls.wrap_socket(plain, server_hostname="127.0.0.1") as connection:
+        connection.sendall(
+            b"POST /slow?seconds=0 HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
+            b"Content-Length: %d\r\n\r\n" % len(body)
+        )
+        began = time.monotonic()
+        for start in range(0, len(body), 100_000):
+            time.sleep(CLIENT_TIMEOUT * 0.6)
+            connection.sendall(body[start : start + 100_000])
+        assert time.monotonic() - began > CLIENT_TIMEOUT
+        status, _, content = split(read_to_end(connection))
+    assert status == 200, content
+    assert json.loads(content) == {"length": len(body), "sha256": hashlib.sha256(body).hexdigest()}
 
 
 def test_an_upstream_that_is_gone_is_answered_with_502(
