@@ -1,10 +1,11 @@
 """deploy/nginx/, run for real: Debian's nginx with the compose service's own template, in
 front of a real gunicorn, over TLS with a certificate made here. Through the proxy an API
-request is answered by the application (its headers, the forwarding headers it was given);
-what the proxy refuses or cannot pass on is answered by the proxy in the API's error shape,
-JSON with an X-Request-ID: a request line or a header too long (414, 431), a malformed
-request (400), a body over the largest inbound email (413), gunicorn gone (502), an answer
-later than proxy_read_timeout (504). Plain http is redirected to https, but /healthz.
+request is answered by the application (its headers, the forwarding headers it was given),
+and a body sent slowly reaches gunicorn whole. What the proxy refuses or cannot pass on is
+answered by the proxy in the API's error shape, JSON with an X-Request-ID: a request line or
+a header too long (414, 431), a malformed request (400), /metrics without a token (403), a
+body over the largest inbound email (413), gunicorn gone (502), an answer later than
+proxy_read_timeout (504). Plain http is redirected to https, but /healthz.
 
 CI installs nginx with .ci/install-packages; elsewhere these tests are skipped without it."""
 
