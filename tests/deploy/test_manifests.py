@@ -9,6 +9,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -405,3 +406,41 @@ def test_every_workload_has_the_settings_the_application_requires() -> None:
             sources = container["envFrom"]
             assert {"configMapRef": {"name": "hyperrep-config"}} in sources
             assert {"secretRef": {"name": "hyperrep-secrets"}} in sources
+
+
+# --- The settings, as the application reads them ---------------------------------------------
+def check_deploy(environment: dict[str, str]) -> set[str]:
+    """`manage.py check --deploy` under exactly `environment` (and PATH): the ids it warns of.
+    It reads the settings as the server would, without connecting to the database."""
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy"],
+        cwd=ROOT,
+        env={"PATH": os.environ.get("PATH", ""), **environment},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    return set(re.findall(r"\((security\.\w+)\)", result.stderr + result.stdout))
+
+
+# HSTS for every subdomain, and in browsers' preload lists, reach beyond this server's host:
+# the examples leave both to the operator, and `check --deploy` says so; nothing else.
+LEFT_TO_THE_OPERATOR = {"security.W005", "security.W021"}
+STRONG_KEY = "Vd2m5Qh0Zr8xK1cT7bN4yL6pW3sF9gJ2aE5uO8iR1tY4wC7zX0vB3nM6kH9jD2lA"
+
+
+def test_the_compose_settings_pass_check_deploy_but_for_what_is_left_to_the_operator(
+    compose: dict[str, Any],
+) -> None:
+    environment = {**dotenv(DEPLOY / ".env.example"), "SECRET_KEY": STRONG_KEY}
+    environment.update(compose["services"]["web"]["environment"])
+    assert check_deploy(environment) == LEFT_TO_THE_OPERATOR
+
+
+def test_the_kubernetes_settings_pass_check_deploy_but_for_what_is_left_to_the_operator() -> None:
+    environment = {**by_kind("ConfigMap", "hyperrep-config")["data"]}
+    environment.update(secret_example()["stringData"])
+    environment["BIND"] = "0.0.0.0:8000"
+    assert check_deploy(environment) == LEFT_TO_THE_OPERATOR
