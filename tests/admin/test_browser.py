@@ -168,6 +168,8 @@ def test_find_a_conversation_by_its_contacts_name(admin_page: Any) -> None:
     search = browser.find_element(By.ID, "searchbar")
     search.send_keys("marisol")
     search.submit()
+    # The list page before the search has a result_list too: wait for the new page first.
+    WebDriverWait(browser, 15).until(expected_conditions.staleness_of(search))
     results = wait_for(browser, By.ID, "result_list").text
     assert wanted.public_id in results
     assert other.public_id not in results
