@@ -1,13 +1,28 @@
-"""Liveness and readiness probes, answered without an API key."""
+"""Liveness and readiness probes, answered without an API key, and whatever the request's
+Host: a kubelet, a load balancer or a container's health check names the address it
+probes (a pod's IP), not a host in ALLOWED_HOSTS. So RequestIdMiddleware answers PATHS
+itself (`answer`), before Django's host check, with the views routed here."""
 
 from django.db import DatabaseError, connection
-from django.db.migrations.executor import MigrationExecutor
+from django.http import HttpRequest, HttpResponse
+from django.urls import resolve
 from drf_spectacular.utils import extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from hyperrep import ratelimit
+from hyperrep import migration_state, ratelimit
+
+PATHS = frozenset({"/healthz", "/healthz/", "/readyz", "/readyz/"})
+
+
+def answer(request: HttpRequest) -> HttpResponse:
+    """The probe `request.path_info` (one of PATHS) names, by its route in hyperrep/urls.py."""
+    match = resolve(request.path_info)
+    request.resolver_match = match  # its route, for the request's log line and metrics
+    response = match.func(request, *match.args, **match.kwargs)
+    response.render()
+    return response
 
 
 class Healthz(APIView):
@@ -41,15 +56,10 @@ def database_problem() -> str | None:
     try:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
-        executor = MigrationExecutor(connection)
-        unapplied = executor.migration_plan(executor.loader.graph.leaf_nodes())
+        unapplied = migration_state.unapplied_migrations(connection)
     except DatabaseError:
         return "Database unavailable"
-    if unapplied:
-        names = ", ".join(f"{m.app_label}.{m.name}" for m, _backwards in unapplied[:3])
-        more = f" and {len(unapplied) - 3} more" if len(unapplied) > 3 else ""
-        return f"Migrations not applied: {names}{more}"
-    return None
+    return f"Migrations not applied: {migration_state.named(unapplied)}" if unapplied else None
 
 
 def redis_problem() -> str | None:

@@ -20,7 +20,7 @@ from django.core.exceptions import DisallowedHost, PermissionDenied, SuspiciousO
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils.encoding import escape_uri_path
 
-from hyperrep import logs, metrics
+from hyperrep import health, logs, metrics
 from hyperrep.api.exceptions import database_unavailable, error_response
 
 request_log = logging.getLogger("hyperrep.request")
@@ -40,12 +40,15 @@ class RequestIdMiddleware:
         started = time.perf_counter()
         try:
             response: HttpResponse
-            try:
-                request.get_host()  # here, so that DEBUG=1 never answers it with HTML
-            except DisallowedHost:
-                response = error_response(400, "Bad request")
+            if request.path_info in health.PATHS:  # whatever the Host (hyperrep/health.py)
+                response = health.answer(request)
             else:
-                response = self.get_response(request)
+                try:
+                    request.get_host()  # here, so that DEBUG=1 never answers it with HTML
+                except DisallowedHost:
+                    response = error_response(400, "Bad request")
+                else:
+                    response = self.get_response(request)
             response["X-Request-ID"] = request_id
             response.headers.setdefault("Cache-Control", "no-store")
             seconds = time.perf_counter() - started

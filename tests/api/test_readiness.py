@@ -29,7 +29,7 @@ def test_a_database_that_does_not_answer(
     def down(*args: Any, **kwargs: Any) -> Any:
         raise OperationalError("connection refused")
 
-    monkeypatch.setattr("hyperrep.health.MigrationExecutor", down)
+    monkeypatch.setattr("hyperrep.migration_state.MigrationExecutor", down)
     answer = client.get("/readyz")
     assert (answer.status_code, answer.json()) == (503, {"detail": "Database unavailable"})
     assert client.get("/healthz").status_code == 200  # alive all the same
@@ -63,3 +63,16 @@ def test_every_reason_is_given(
     settings.REDIS_URL = f"redis://127.0.0.1:{closed_port()}/0"
     answer = client.get("/readyz")
     assert answer.json() == {"detail": "Database unavailable; Redis unavailable"}
+
+
+def test_the_probes_answer_whatever_the_host(client: Client, db: None) -> None:
+    """A kubelet or a load balancer names the address it probes (a pod's IP), not a host in
+    ALLOWED_HOSTS; every other route still refuses a host it does not serve."""
+    pod = {"Host": "10.1.2.3:8000"}
+    for path in ("/healthz", "/healthz/", "/readyz", "/readyz/"):
+        answer = client.get(path, headers=pod)
+        assert (answer.status_code, answer.json()["status"]) == (200, "ok"), path
+        assert answer["X-Request-ID"]
+    refused = client.get("/api/v2/organizations", headers=pod)
+    assert (refused.status_code, refused.json()) == (400, {"detail": "Bad request"})
+    assert client.post("/healthz", headers=pod).status_code == 405
