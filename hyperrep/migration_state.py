@@ -1,11 +1,14 @@
-"""Whether the database was migrated by a newer release than this code: django_migrations
-holds a migration of one of the project's apps that this release does not have. Web
+"""Where the database stands against this release's migrations.
+
+Migrated by a newer release than this code: django_migrations holds a migration of one of
+the project's apps that this release does not have. Web
 (deploy/gunicorn.conf.py runs `python -m hyperrep.migration_state` before it serves), the
 worker and `migrate` refuse to start then: the newer release's tables are not what this
 code reads and writes.
 
-An older database (migrations not yet applied) is not refused here: web then serves, with
-/readyz answering 503 until `migrate` ran (hyperrep/health.py).
+An older database (migrations not yet applied) is not refused: web then serves, with
+/readyz answering 503 until `migrate` ran (hyperrep/health.py), and the worker waits for it
+(hyperrep/outbox/worker.py).
 
 `python -m hyperrep.migration_state` prints one line and exits 2 when the database is newer;
 it exits 0 when it is not, and also when the database cannot be reached (web then starts and
@@ -16,6 +19,7 @@ import sys
 from django.apps import apps
 from django.db import DatabaseError
 from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.migrations.executor import MigrationExecutor
 from django.db.migrations.loader import MigrationLoader
 from django.db.migrations.recorder import MigrationRecorder
 
@@ -51,18 +55,29 @@ def unknown_applied_migrations(connection: BaseDatabaseWrapper) -> list[str]:
     return sorted(f"{app}.{name}" for app, name in applied if (app, name) not in known)
 
 
+def unapplied_migrations(connection: BaseDatabaseWrapper) -> list[str]:
+    """`app.name` of each migration of this release the database has not applied, in the
+    order `migrate` would apply them. Raises DatabaseError when the database cannot be read."""
+    executor = MigrationExecutor(connection)
+    plan = executor.migration_plan(executor.loader.graph.leaf_nodes())
+    return [f"{migration.app_label}.{migration.name}" for migration, _backwards in plan]
+
+
+def named(migrations: list[str]) -> str:
+    """The first three, and how many more: for one line of a log or an answer."""
+    more = f" and {len(migrations) - 3} more" if len(migrations) > 3 else ""
+    return ", ".join(migrations[:3]) + more
+
+
 def refuse_a_newer_database(connection: BaseDatabaseWrapper) -> None:
     """Raise DatabaseFromNewerRelease, with a message for the operator, when the database was
     migrated by a newer release."""
     unknown = unknown_applied_migrations(connection)
     if unknown:
-        names = ", ".join(unknown[:3]) + (
-            f" and {len(unknown) - 3} more" if len(unknown) > 3 else ""
-        )
         raise DatabaseFromNewerRelease(
             f"The database was migrated by a newer release of HyperRep server than this one: "
-            f"it has {names}, which this release does not. Run the newer release, or restore "
-            f"the backup taken before the upgrade."
+            f"it has {named(unknown)}, which this release does not. Run the newer release, or "
+            f"restore the backup taken before the upgrade."
         )
 
 

@@ -27,11 +27,14 @@ from types import FrameType
 from django.db import close_old_connections, connection
 from django.utils import timezone
 
-from hyperrep import logs
+from hyperrep import logs, migration_state
 from hyperrep.outbox import claims
 from hyperrep.outbox.claims import Batch, Handler, Outcome, Permanent, Transient
 
 log = logging.getLogger("hyperrep.outbox")
+# A worker waiting for `migrate` looks this often, and says so in the log this often.
+MIGRATION_POLL_SECONDS = 2.0
+MIGRATION_WAIT_LOG_SECONDS = 60.0
 RECORD_SECONDS = 1.0
 
 # The handler of every kind of outbox row, in the order a worker serves them. The apps that
@@ -75,6 +78,7 @@ class Worker:
         """Serve until stopped (or, with `until_idle`, until nothing is due)."""
         self._handle_signals()
         log.info("worker %s started", self.name)
+        self.wait_until_migrated()
         while not self.stopping.is_set():
             if not connection.in_atomic_block:  # (a test runs it inside its transaction)
                 close_old_connections()  # as a request's end does: no connection outlives its age
@@ -84,6 +88,25 @@ class Worker:
                     break
                 self.stopping.wait(self.idle_seconds)
         log.info("worker %s stopped", self.name)
+
+    def wait_until_migrated(self) -> None:
+        """A worker started before `migrate` ran (a new release rolled out beside its migrate
+        Job) waits for it rather than running this release's code on the last one's tables,
+        saying so once a minute; SIGTERM ends the wait."""
+        said = 0.0
+        while not self.stopping.is_set():
+            unapplied = migration_state.unapplied_migrations(connection)
+            if not unapplied:
+                return
+            if time.monotonic() - said >= MIGRATION_WAIT_LOG_SECONDS:
+                said = time.monotonic()
+                log.warning(
+                    "worker %s waiting for migrate: migrations not applied: %s",
+                    self.name,
+                    migration_state.named(unapplied),
+                )
+            close_old_connections()
+            self.stopping.wait(MIGRATION_POLL_SECONDS)
 
     def run_once(self) -> int:
         """Claim and carry out one batch of each kind of row; how many were attempted."""

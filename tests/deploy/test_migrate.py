@@ -6,6 +6,7 @@ release with one line and a non-zero exit."""
 
 import fcntl
 import os
+import select
 import sqlite3
 import subprocess
 import sys
@@ -95,12 +96,14 @@ def migrate_at_once(database: "FreshDatabase", count: int) -> list[subprocess.Co
     return runs
 
 
-@pytest.fixture(scope="module")
-def database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FreshDatabase]:
-    """A fresh database, migrated by two migrates started at the same time."""
+@contextmanager
+def empty_database(
+    tmp_path_factory: pytest.TempPathFactory, suffix: str
+) -> Iterator[FreshDatabase]:
+    """A database of its own, with nothing in it, beside the test database (dropped after)."""
     configured = dj_database_url.parse(os.environ.get("DATABASE_URL") or "sqlite:///unused")
     if configured["ENGINE"] == "django.db.backends.postgresql":
-        name = f"test_{configured['NAME']}_migrate"
+        name = f"test_{configured['NAME']}_{suffix}"
         config = {**configured, "NAME": name}
         auth = quote(str(config["USER"] or ""), safe="")
         if config["PASSWORD"]:
@@ -111,15 +114,53 @@ def database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FreshDatabase
             server.execute(f'CREATE DATABASE "{name}"')
         fresh = FreshDatabase("postgresql", url, config, [])
     else:
-        path = tmp_path_factory.mktemp("migrate") / "db.sqlite3"
+        path = tmp_path_factory.mktemp(suffix) / "db.sqlite3"
         fresh = FreshDatabase("sqlite", f"sqlite:///{path}", {"NAME": str(path)}, [])
     try:
-        fresh.runs = migrate_at_once(fresh, 2)
         yield fresh
     finally:
         if fresh.vendor == "postgresql":
             with psycopg.connect(**pg_parameters(config, "postgres"), autocommit=True) as server:
                 server.execute(f'DROP DATABASE IF EXISTS "{config["NAME"]}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="module")
+def database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FreshDatabase]:
+    """A fresh database, migrated by two migrates started at the same time."""
+    with empty_database(tmp_path_factory, "migrate") as fresh:
+        fresh.runs = migrate_at_once(fresh, 2)
+        yield fresh
+
+
+def test_a_worker_started_before_migrate_waits_for_it(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    """A new release's worker rolled out beside its migrate Job: it says it waits, and goes to
+    work once migrate has run (with --until-idle: then exits 0, nothing being due)."""
+    with empty_database(tmp_path_factory, "unmigrated") as fresh:
+        worker = subprocess.Popen(
+            [sys.executable, "manage.py", "worker", "--until-idle"],
+            cwd=ROOT,
+            env=fresh.environment(),
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            assert worker.stderr is not None
+            deadline, logged = time.monotonic() + 60, ""
+            while "waiting for migrate" not in logged:
+                assert time.monotonic() < deadline, logged
+                assert worker.poll() is None, logged
+                if select.select([worker.stderr], [], [], 1)[0]:
+                    logged += worker.stderr.readline()
+            assert "migrations not applied: " in logged
+            assert fresh.manage("migrate", "--no-input").returncode == 0
+            assert worker.wait(timeout=60) == 0
+            assert "Traceback" not in logged + worker.stderr.read()
+        finally:
+            if worker.poll() is None:
+                worker.kill()
+                worker.wait()
 
 
 def test_two_migrates_at_once_both_succeed_and_apply_each_migration_once(
