@@ -6,6 +6,7 @@ that a container whose process is not gunicorn is healthy while it runs: on a ho
 shows every process, the other tests' gunicorns included.)"""
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -103,6 +104,35 @@ def test_web_serves_passes_its_health_check_and_stops_with_0_on_sigterm(
         web.send_signal(signal.SIGTERM)
         assert web.wait(timeout=20) == 0
         assert time.monotonic() - started < 20
+    finally:
+        if web.poll() is None:
+            web.kill()
+            web.wait()
+
+
+def test_web_starts_with_every_setting_present_but_empty(
+    environment: dict[str, str], tmp_path: Path
+) -> None:
+    """A settings file's `NAME=` line reaches the process as an empty variable (compose's
+    env_file, systemd's EnvironmentFile): empty is the default, gunicorn's own
+    WEB_CONCURRENCY included (gunicorn alone would stop on it)."""
+    names = re.findall(r"^#?\s*([A-Z][A-Z0-9_]*)=", (ROOT / ".env.example").read_text(), re.M)
+    assert "WEB_CONCURRENCY" in names
+    port = free_port()
+    given = {
+        **dict.fromkeys(names, ""),
+        "SECRET_KEY": SECRET_KEY,
+        "DATABASE_URL": environment["DATABASE_URL"],
+        "BIND": f"127.0.0.1:{port}",
+    }
+    with (tmp_path / "web.log").open("wb") as log:
+        web = subprocess.Popen(  # noqa: S603
+            [ENTRYPOINT, "web"], env={**environment, **given}, stdout=log, stderr=log
+        )
+    try:
+        wait_until_serving(port, web)
+        web.send_signal(signal.SIGTERM)
+        assert web.wait(timeout=20) == 0
     finally:
         if web.poll() is None:
             web.kill()
