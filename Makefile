@@ -86,15 +86,17 @@ backup:
 	DATABASE_URL= PG_DUMP="$(PG_EXEC) pg_dump -U hyperrep -d hyperrep" \
 	    deploy/backup $(if $(KEEP),--keep $(KEEP))
 
-# make restore FILE=backups/hyperrep-….dump [YES=1]: stops web and worker, restores FILE
-# (YES=1 when the database has tables, as it has after the first `up`), then `up` again:
-# migrate runs first, then web and worker.
+# make restore FILE=backups/hyperrep-….dump YES=1: stops web and worker, replaces the stack's
+# database with FILE, then `up` again: migrate runs first, then web and worker. Without YES=1
+# it refuses before it stops anything (the database has tables once the stack has been up).
 restore:
-	@test -n "$(FILE)" || { echo "usage: make restore FILE=backups/hyperrep-….dump [YES=1]" >&2; exit 2; }
+	@test -n "$(FILE)" || { echo "usage: make restore FILE=backups/hyperrep-….dump YES=1" >&2; exit 2; }
+	@test -f "$(FILE)" && test -r "$(FILE)" || { echo "make restore: cannot read $(FILE) (nothing stopped)" >&2; exit 2; }
+	@test "$(YES)" = 1 || { echo "Nothing stopped, nothing restored: this replaces the stack's database with $(FILE), web and worker stopped meanwhile. To go ahead: make restore FILE=$(FILE) YES=1" >&2; exit 2; }
 	$(COMPOSE) up -d --wait postgres
 	$(COMPOSE) stop web worker
 	DATABASE_URL= PSQL="$(PG_EXEC) psql -U hyperrep -d hyperrep" \
 	    PG_RESTORE="$(PG_EXEC) pg_restore -U hyperrep -d hyperrep" \
-	    deploy/restore $(if $(YES),--yes) "$(FILE)" || { \
+	    deploy/restore --yes "$(FILE)" || { \
 	    echo "Not restored; web and worker are stopped: $(COMPOSE) up -d starts them" >&2; exit 1; }
 	$(COMPOSE) up -d

@@ -23,6 +23,9 @@ from tests.deploy.servers import ROOT
 DEPLOY = ROOT / "deploy"
 K8S = DEPLOY / "k8s"
 REQUIRED = {"SECRET_KEY", "DATABASE_URL", "ALLOWED_HOSTS"}
+# Read from the environment by gunicorn itself, which takes an empty value as given (an empty
+# WEB_CONCURRENCY stops it at import: int("")), not as "the default" as the application does.
+READ_BY_GUNICORN = {"WEB_CONCURRENCY", "FORWARDED_ALLOW_IPS", "PORT"}
 # Oldest and newest Kubernetes the manifests are checked against (kubernetes-validate's own
 # schemas, bundled with it).
 KUBERNETES_VERSIONS = ("1.25.0", kubernetes_validate.latest_version())
@@ -56,6 +59,11 @@ def dotenv(path: Path) -> dict[str, str]:
             name, _, value = line.partition("=")
             values[name.strip()] = value.strip()
     return values
+
+
+def commented_out(path: Path) -> set[str]:
+    """The variables a `# NAME=` line names: documented, and left at their defaults."""
+    return set(re.findall(r"^# ([A-Z][A-Z0-9_]*)=", path.read_text(), re.MULTILINE))
 
 
 def interpolate(text: str, environment: dict[str, str]) -> str:
@@ -158,7 +166,16 @@ def test_postgres_redis_and_the_proxy(compose: dict[str, Any]) -> None:
     volume = postgres["volumes"][0].split(":")
     assert volume == ["postgres-data", "/var/lib/postgresql/data"]
     assert "postgres-data" in compose["volumes"]
-    assert postgres["healthcheck"]["test"][:2] == ["CMD", "pg_isready"]
+    # Over TCP: the image's temporary server of the first start (the unix socket only) must
+    # not pass for the real one.
+    assert postgres["healthcheck"]["test"] == [
+        "CMD",
+        "pg_isready",
+        "-h",
+        "127.0.0.1",
+        f"--username={postgres['environment']['POSTGRES_USER']}",
+        f"--dbname={postgres['environment']['POSTGRES_DB']}",
+    ]
     assert services["redis"]["image"] == "redis:7"
 
     proxy = services["proxy"]
@@ -199,14 +216,23 @@ def test_the_env_example_sets_what_the_application_needs_and_every_documented_va
     compose: dict[str, Any],
 ) -> None:
     example = dotenv(DEPLOY / ".env.example")
-    assert set(example) >= REQUIRED
-    # Pointing at the stack's own services, with the stack's password.
-    assert re.fullmatch(
-        rf"postgres://hyperrep:{re.escape(example['POSTGRES_PASSWORD'])}@postgres:5432/hyperrep",
-        example["DATABASE_URL"],
-    )
+    services = compose["services"]
+    for name in ("migrate", "web", "worker"):
+        assert set(example) | set(services[name]["environment"]) >= REQUIRED, name
+        # compose.yaml builds DATABASE_URL from the one password, for every service that
+        # runs the application, pointing at the stack's own database.
+        assert services[name]["environment"]["DATABASE_URL"] == (
+            f"postgres://hyperrep:{example['POSTGRES_PASSWORD']}@postgres:5432/hyperrep"
+        ), name
+    # Not typed a second time in the example (compose's `environment` would win over it).
+    assert "DATABASE_URL" not in example
+    assert "DATABASE_URL" not in commented_out(DEPLOY / ".env.example")
+    # The password goes into the URL as it is: URL-safe, as token_urlsafe makes it.
+    assert re.fullmatch(r"[A-Za-z0-9_-]+", example["POSTGRES_PASSWORD"])
+    assert "token_urlsafe" in (DEPLOY / ".env.example").read_text()
     assert example["REDIS_URL"] == "redis://redis:6379/0"
-    # The containers' health checks ask 127.0.0.1 (the image's) and localhost.
+    # Besides the host's name, what trying the stack from its own machine asks for (the
+    # health checks need neither: the probes answer whatever the Host).
     assert {"localhost", "127.0.0.1"} <= set(example["ALLOWED_HOSTS"].split(","))
     # Every variable of the README's configuration table, but the two that are right per
     # process as they are; a few are the stack's wiring, set in compose.yaml for web.
@@ -214,9 +240,30 @@ def test_the_env_example_sets_what_the_application_needs_and_every_documented_va
     first_cells = [line.split("|")[1] for line in table.splitlines() if line.startswith("| `")]
     documented = {name for cell in first_cells for name in re.findall(r"`([A-Z0-9_]+)`", cell)}
     assert {"SECRET_KEY", "REDIS_URL", "PUBLIC_URL"} <= documented
-    given = set(example) | set(compose["services"]["web"]["environment"])
+    given = (
+        set(example)
+        | commented_out(DEPLOY / ".env.example")
+        | set(compose["services"]["web"]["environment"])
+    )
     missing = documented - given - {"PROMETHEUS_MULTIPROC_DIR", "GUNICORN_CONTROL_SOCKET"}
     assert not missing, sorted(missing)
+
+
+def test_the_env_example_gives_gunicorn_no_empty_value_and_hsts_a_trial_length(
+    compose: dict[str, Any],
+) -> None:
+    example = dotenv(DEPLOY / ".env.example")
+    for name in READ_BY_GUNICORN:
+        assert example.get(name, "unset") != "", f"{name}= (empty) in deploy/.env.example"
+        for service in ("migrate", "web", "worker"):
+            environment = compose["services"][service].get("environment", {})
+            assert environment.get(name, "unset") != "", f"{service}: {name} is empty"
+    assert "WEB_CONCURRENCY" in commented_out(DEPLOY / ".env.example")
+    # With SECURE_SSL_REDIRECT=1 the default HSTS is a year; a new host tries 300 s first,
+    # as the Kubernetes ConfigMap does (docs/production.md).
+    assert example["SECURE_SSL_REDIRECT"] == "1"
+    assert example["SECURE_HSTS_SECONDS"] == "300"
+    assert by_kind("ConfigMap", "hyperrep-config")["data"]["SECURE_HSTS_SECONDS"] == "300"
 
 
 def test_without_a_postgres_password_compose_refuses_to_start() -> None:
@@ -326,7 +373,6 @@ def test_web_is_probed_on_healthz_and_readyz_and_its_service_budget_and_autoscal
     ports = {port["name"]: port["containerPort"] for port in container["ports"]}
     assert ports == {"http": 8000}
     assert container["env"] == [{"name": "BIND", "value": "0.0.0.0:8000"}]
-    allowed = set(by_kind("ConfigMap", "hyperrep-config")["data"]["ALLOWED_HOSTS"].split(","))
     for probe, path in (
         ("livenessProbe", "/healthz"),
         ("readinessProbe", "/readyz"),
@@ -334,9 +380,9 @@ def test_web_is_probed_on_healthz_and_readyz_and_its_service_budget_and_autoscal
     ):
         check = container[probe]["httpGet"]
         assert (check["path"], check["port"]) == (path, "http"), probe
-        # The kubelet's Host is the pod's address unless told: the server would answer 400.
-        assert {"name": "Host", "value": "localhost"} in check["httpHeaders"]
-        assert "localhost" in allowed
+        # The kubelet's Host is the pod's address, which the probes' paths answer whatever it
+        # is (tests/api/test_readiness.py): no header to keep in step with ALLOWED_HOSTS.
+        assert "httpHeaders" not in check, probe
     # SIGTERM's grace: the preStop pause and gunicorn's graceful shutdown both fit.
     pause = int(container["lifecycle"]["preStop"]["exec"]["command"][1])
     assert spec["terminationGracePeriodSeconds"] > pause + graceful_timeout()
@@ -401,11 +447,36 @@ def test_every_workload_has_the_settings_the_application_requires() -> None:
     given = set(config["data"]) | set(secret["stringData"])
     assert given >= REQUIRED
     assert len(secret["stringData"]["SECRET_KEY"]) >= 50
+    # An example value would be a real URL in a cluster: DATABASE_URL_DIRECT is shown
+    # commented out, and never empty (an empty DATABASE_URL is the embedded SQLite).
+    assert "DATABASE_URL_DIRECT" not in secret["stringData"]
+    assert "# DATABASE_URL_DIRECT: " in (K8S / "secret.example.yaml").read_text()
     for document in workloads():
         for container in pod_spec(document)["containers"]:
             sources = container["envFrom"]
             assert {"configMapRef": {"name": "hyperrep-config"}} in sources
             assert {"secretRef": {"name": "hyperrep-secrets"}} in sources
+
+
+def test_migrate_reaches_postgresql_directly_when_the_secret_says_how() -> None:
+    """Behind PgBouncer in transaction mode, migrate needs PostgreSQL itself (or a session
+    pool): the Secret's DATABASE_URL_DIRECT, when it has one, is the Job's DATABASE_URL (env
+    wins over envFrom; an optional key that is missing leaves envFrom's DATABASE_URL)."""
+    [container] = pod_spec(by_kind("Job", "hyperrep-migrate"))["containers"]
+    assert container["env"] == [
+        {
+            "name": "DATABASE_URL",
+            "valueFrom": {
+                "secretKeyRef": {
+                    "name": "hyperrep-secrets",
+                    "key": "DATABASE_URL_DIRECT",
+                    "optional": True,
+                }
+            },
+        }
+    ]
+    [worker] = pod_spec(by_kind("Deployment", "hyperrep-worker"))["containers"]
+    assert "env" not in worker  # web and worker keep the pool's DATABASE_URL
 
 
 # --- The settings, as the application reads them ---------------------------------------------
