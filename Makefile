@@ -62,16 +62,19 @@ $(VENV)/.installed-prod: requirements/base.txt
 	$(BIN)/pip install --quiet --disable-pip-version-check --require-hashes -r requirements/base.txt
 	touch $@
 
-# Production-style serving: static files collected, gunicorn with deploy/gunicorn.conf.py.
-# Needs SECRET_KEY (and usually DATABASE_URL, ALLOWED_HOSTS) in the environment.
+# Production-style serving from a checkout: static files collected, migrations (under their
+# lock: several hosts starting at once are safe), then the image's `web` role
+# (deploy/entrypoint: gunicorn with deploy/gunicorn.conf.py). Needs SECRET_KEY (and usually
+# DATABASE_URL, ALLOWED_HOSTS) in the environment.
 serve-prod: install-prod
 	$(PY) manage.py collectstatic --no-input --verbosity 0
 	$(PY) manage.py migrate --no-input
-	$(BIN)/gunicorn -c deploy/gunicorn.conf.py hyperrep.wsgi
+	PATH="$(abspath $(BIN)):$$PATH" exec deploy/entrypoint web
 
-# The worker that delivers drafts, beside serve-prod (as many as you like on PostgreSQL).
+# The worker that delivers drafts, beside serve-prod (as many as you like on PostgreSQL): the
+# image's `worker` role.
 worker-prod: install-prod
-	$(PY) manage.py worker
+	PATH="$(abspath $(BIN)):$$PATH" exec deploy/entrypoint worker
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,28 +1,13 @@
 """Liveness and readiness probes, answered without an API key, and whatever the request's
-Host: a kubelet, a load balancer or a container's health check names the address it
-probes (a pod's IP), not a host in ALLOWED_HOSTS. So RequestIdMiddleware answers PATHS
-itself (`answer`), before Django's host check, with the views routed here."""
+Host (hyperrep/api/middleware.py)."""
 
 from django.db import DatabaseError, connection
-from django.http import HttpRequest, HttpResponse
-from django.urls import resolve
 from drf_spectacular.utils import extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from hyperrep import migration_state, ratelimit
-
-PATHS = frozenset({"/healthz", "/healthz/", "/readyz", "/readyz/"})
-
-
-def answer(request: HttpRequest) -> HttpResponse:
-    """The probe `request.path_info` (one of PATHS) names, by its route in hyperrep/urls.py."""
-    match = resolve(request.path_info)
-    request.resolver_match = match  # its route, for the request's log line and metrics
-    response = match.func(request, *match.args, **match.kwargs)
-    response.render()
-    return response
 
 
 class Healthz(APIView):

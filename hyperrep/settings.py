@@ -229,13 +229,12 @@ CSRF_COOKIE_HTTPONLY = True
 if env_bool("TRUST_X_FORWARDED_PROTO", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 # Plain-http requests are redirected (301) to https, except the probes and the metrics: a
-# kubelet, a load balancer or a scraper calls them over http inside the cluster (the probes
-# are answered before any of this, hyperrep/health.py; the metrics are exempt). Off by
+# kubelet, a load balancer or a scraper calls them over http inside the cluster (they are
+# answered before any of this, hyperrep/api/middleware.py). Off by
 # default: the TLS proxy usually redirects, and a server with no https in front would
 # answer nothing but redirects. Behind a proxy, the proxy must say https
 # (TRUST_X_FORWARDED_PROTO=1, or FORWARDED_ALLOW_IPS for gunicorn), else every request loops.
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", False)
-SECURE_REDIRECT_EXEMPT = [r"^metrics/?$"]
 # Strict-Transport-Security, sent on https answers only: browsers then refuse plain http to
 # this host for that long, and a mistake cannot be taken back before it expires. So it is on
 # by default (one year) only where SECURE_SSL_REDIRECT=1 says this host is https-only; a

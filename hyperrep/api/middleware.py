@@ -18,14 +18,20 @@ from collections.abc import Callable
 from django.conf import settings
 from django.core.exceptions import DisallowedHost, PermissionDenied, SuspiciousOperation
 from django.http import Http404, HttpRequest, HttpResponse
+from django.urls import resolve
 from django.utils.encoding import escape_uri_path
 
-from hyperrep import health, logs, metrics
+from hyperrep import logs, metrics
 from hyperrep.api.exceptions import database_unavailable, error_response
 
 request_log = logging.getLogger("hyperrep.request")
 
 _SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,128}")
+# Answered whatever the request's Host, straight by their routes (no other middleware: none
+# of them serves these): a kubelet, a load balancer, the image's health check or a scraper
+# names the address it reaches (a pod's IP), not a host in ALLOWED_HOSTS. Nothing they answer
+# depends on the host.
+ANY_HOST = frozenset({"/healthz", "/healthz/", "/readyz", "/readyz/", "/metrics", "/metrics/"})
 
 
 class RequestIdMiddleware:
@@ -40,8 +46,8 @@ class RequestIdMiddleware:
         started = time.perf_counter()
         try:
             response: HttpResponse
-            if request.path_info in health.PATHS:  # whatever the Host (hyperrep/health.py)
-                response = health.answer(request)
+            if request.path_info in ANY_HOST:
+                response = by_route(request)
             else:
                 try:
                     request.get_host()  # here, so that DEBUG=1 never answers it with HTML
@@ -107,3 +113,13 @@ class BodyFramingMiddleware:
         if int(declared) > limit:
             return error_response(413, f"Request body is larger than {limit} bytes")
         return self.get_response(request)
+
+
+def by_route(request: HttpRequest) -> HttpResponse:
+    """The answer of the view that `request.path_info` is routed to (hyperrep/urls.py)."""
+    match = resolve(request.path_info)
+    request.resolver_match = match  # its route, for the request's log line and metrics
+    response = match.func(request, *match.args, **match.kwargs)
+    if hasattr(response, "render"):  # DRF's, rendered as Django's handler would
+        response.render()
+    return response

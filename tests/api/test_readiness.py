@@ -65,7 +65,7 @@ def test_every_reason_is_given(
     assert answer.json() == {"detail": "Database unavailable; Redis unavailable"}
 
 
-def test_the_probes_answer_whatever_the_host(client: Client, db: None) -> None:
+def test_the_probes_and_the_metrics_answer_whatever_the_host(client: Client, db: None) -> None:
     """A kubelet or a load balancer names the address it probes (a pod's IP), not a host in
     ALLOWED_HOSTS; every other route still refuses a host it does not serve."""
     pod = {"Host": "10.1.2.3:8000"}
@@ -73,6 +73,9 @@ def test_the_probes_answer_whatever_the_host(client: Client, db: None) -> None:
         answer = client.get(path, headers=pod)
         assert (answer.status_code, answer.json()["status"]) == (200, "ok"), path
         assert answer["X-Request-ID"]
+    scraped = client.get("/metrics", headers=pod)  # a scraper reaching a pod by its address
+    assert scraped.status_code == 200
+    assert b"hyperrep_http_requests_total" in scraped.content
     refused = client.get("/api/v2/organizations", headers=pod)
     assert (refused.status_code, refused.json()) == (400, {"detail": "Bad request"})
     assert client.post("/healthz", headers=pod).status_code == 405
