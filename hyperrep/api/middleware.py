@@ -122,4 +122,7 @@ def by_route(request: HttpRequest) -> HttpResponse:
     response = match.func(request, *match.args, **match.kwargs)
     if hasattr(response, "render"):  # DRF's, rendered as Django's handler would
         response.render()
+    # (as CommonMiddleware would: without it, gunicorn sends the answer chunked)
+    if not response.streaming and not response.has_header("Content-Length"):
+        response["Content-Length"] = str(len(response.content))
     return response

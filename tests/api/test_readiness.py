@@ -73,6 +73,7 @@ def test_the_probes_and_the_metrics_answer_whatever_the_host(client: Client, db:
         answer = client.get(path, headers=pod)
         assert (answer.status_code, answer.json()["status"]) == (200, "ok"), path
         assert answer["X-Request-ID"]
+        assert answer["Content-Length"] == str(len(answer.content))  # not sent chunked
     scraped = client.get("/metrics", headers=pod)  # a scraper reaching a pod by its address
     assert scraped.status_code == 200
     assert b"hyperrep_http_requests_total" in scraped.content
