@@ -11,9 +11,11 @@
 2. EXPLAIN (ANALYZE, BUFFERS) of the page query of every list and filter of the conversations
    issue, as the API sent it (first page and the page after it): each must be a range scan
    of the list's index, and a first page with more behind it in the list's order (no Sort).
-3. Checks that the floors (bench/floor.py) send the API's SQL and answer its bytes.
-4. gunicorn (deploy/gunicorn.conf.py): `conversations/{id}/messages?limit=500` and
-   `conversations?limit=100`, API against floor, at 1 and 8 clients in alternating rounds.
+3. Checks that the floors, Django's (bench/floor.py) and the raw psycopg one
+   (bench/raw_floor.py), send the API's SQL and answer its bytes.
+4. gunicorn (deploy/gunicorn.conf.py, the raw floor in front of Django):
+   `conversations/{id}/messages?limit=500` and `conversations?limit=100`, API against both
+   floors, at 1 and 8 clients in interleaved rounds.
 
 Results go to bench/results/conversation_lists.md. SECRET_KEY is random unless set.
 """
@@ -63,7 +65,7 @@ def main() -> None:
     ]
     lines += _plans(seeded)
     lines += _same_queries(seeded)
-    with harness.gunicorn() as port:
+    with harness.gunicorn(app=harness.RAW_APP) as port:
         for label, path in _load_paths(seeded).items():
             out, _runs = harness.compare_loads(
                 port,
@@ -251,18 +253,21 @@ def _plans(seeded: Seeded) -> list[str]:
 
 
 def _load_paths(seeded: Seeded) -> dict[str, dict[str, str]]:
+    from bench.raw_floor import RAW_PREFIX
     from bench.urls import FLOOR_PREFIX
 
     org = seeded.organization_id
     messages = f"conversations/{seeded.long_conversation_id}/messages?limit=500"
     return {
         f".../{messages}": {
-            "floor": f"{FLOOR_PREFIX}{org}/{messages}",
             "api": f"/api/v2/organizations/{org}/{messages}",
+            "floor": f"{FLOOR_PREFIX}{org}/{messages}",
+            "raw": f"{RAW_PREFIX}{org}/{messages}",
         },
         ".../conversations?limit=100": {
-            "floor": f"{FLOOR_PREFIX}{org}/conversations?limit=100",
             "api": f"/api/v2/organizations/{org}/conversations?limit=100",
+            "floor": f"{FLOOR_PREFIX}{org}/conversations?limit=100",
+            "raw": f"{RAW_PREFIX}{org}/conversations?limit=100",
         },
     }
 
@@ -272,24 +277,29 @@ def _same_queries(seeded: Seeded) -> list[str]:
     from django.test.utils import CaptureQueriesContext
 
     client = harness.client(seeded.api_key)
-    out = ["## API against its floor\n"]
+    out = ["## API against its floors\n"]
     for label, paths in _load_paths(seeded).items():
         selects: dict[str, Any] = {}
-        for target, path in paths.items():
-            client.get(path)  # the once-a-minute last_used_at write, if due, happens here
+        for target in ("api", "floor"):
+            client.get(paths[target])  # the once-a-minute last_used_at write, if due, is here
             with CaptureQueriesContext(connection) as queries:
-                assert client.get(path).status_code == 200
+                assert client.get(paths[target]).status_code == 200
             selects[target] = [q["sql"] for q in queries if q["sql"].startswith("SELECT")]
-        assert selects["api"] == selects["floor"], selects
+        selects["raw"] = harness.raw_selects(paths["raw"], seeded.api_key)
+        assert selects["api"] == selects["floor"] == selects["raw"], selects
         out.append(
-            f"- `{label}`: the floor sends the API's {len(selects['api'])} SELECTs, character "
-            f"for character (checked in-process), and answers its bytes (checked over HTTP "
+            f"- `{label}`: both floors send the API's {len(selects['api'])} SELECTs, character "
+            f"for character (checked in-process), and answer its bytes (checked over HTTP "
             f"before loading)."
         )
     out.append(
-        "\nThe floors (bench/floor.py) are plain Django views on the same middleware that call "
-        "the same services and selectors and render the rows from cursor tuples, without DRF "
-        "or model instances.\n"
+        "\nThe Django floors (bench/floor.py) are plain Django views on the same middleware "
+        "that call the same services and selectors and render the rows from cursor tuples, "
+        "without DRF or model instances. The raw floor (bench/raw_floor.py) is a plain WSGI "
+        "application on psycopg 3 with one connection per thread, no Django in its requests: "
+        "the same SELECTs as SQL strings, rows rendered by position, the key's work as the API "
+        "does it; it leaves out Django's middleware, the rate-limit budget and the connection "
+        "health check (`SELECT 1`).\n"
     )
     return out
 

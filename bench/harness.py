@@ -19,6 +19,7 @@ import time
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -132,23 +133,25 @@ def workers() -> int:
     return 2 * (os.cpu_count() or 1)
 
 
+RAW_APP = "bench.raw_floor:with_django()"  # the raw floor in front of Django (bench/raw_floor.py)
+
+
 @contextmanager
-def gunicorn(env: dict[str, str] | None = None, log: str = "gunicorn") -> Iterator[int]:
+def gunicorn(
+    env: dict[str, str] | None = None, log: str = "gunicorn", app: str = "hyperrep.wsgi"
+) -> Iterator[int]:
     """gunicorn (deploy/gunicorn.conf.py, DJANGO_SETTINGS_MODULE of the environment, and
-    `env` over it) on a free 127.0.0.1 port, its log in bench/results/<log>.log.tmp; yields
-    the port."""
-    # A free port from the kernel; another process taking it before gunicorn does is unlikely
-    # and would only fail the start, which the readiness wait reports.
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    `env` over it) serving `app` (RAW_APP: the raw floor too) on a free 127.0.0.1 port (one
+    of BENCH_PORTS, e.g. `19000-19099`, if set), its log in bench/results/<log>.log.tmp;
+    yields the port."""
+    port = free_port()
     environment = {
         **os.environ,
         "BIND": f"127.0.0.1:{port}",
         "WEB_CONCURRENCY": str(workers()),
         **(env or {}),
     }
-    command = [sys.executable, "-m", "gunicorn", "-c", "deploy/gunicorn.conf.py", "hyperrep.wsgi"]
+    command = [sys.executable, "-m", "gunicorn", "-c", "deploy/gunicorn.conf.py", app]
     RESULTS.mkdir(exist_ok=True)
     with (RESULTS / f"{log}.log.tmp").open("wb") as out:
         process = subprocess.Popen(command, cwd=ROOT, env=environment, stdout=out, stderr=out)  # noqa: S603
@@ -169,6 +172,21 @@ def gunicorn(env: dict[str, str] | None = None, log: str = "gunicorn") -> Iterat
             process.wait()
 
 
+def free_port() -> int:
+    """A free 127.0.0.1 port: from BENCH_PORTS (`first-last`) if set, else from the kernel.
+    Another process taking it before gunicorn does is unlikely and would only fail the start,
+    which the readiness wait reports."""
+    first, _, last = os.environ.get("BENCH_PORTS", "0-0").partition("-")
+    for port in range(int(first), int(last or first) + 1):
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return int(probe.getsockname()[1])
+    raise SystemExit(f"no free port in BENCH_PORTS={os.environ['BENCH_PORTS']}")
+
+
 def get(port: int, path: str, headers: dict[str, str] | None = None) -> tuple[int, bytes]:
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
     try:
@@ -185,6 +203,9 @@ def url(port: int, path: str) -> str:
     return f"http://127.0.0.1:{port}{path}"
 
 
+TARGETS = {"api": "API", "floor": "Django floor", "raw": "raw floor"}
+
+
 def compare_loads(
     port: int,
     *,
@@ -195,24 +216,34 @@ def compare_loads(
     rounds: int,
     describe: str,
 ) -> tuple[list[str], dict[tuple[str, int], list[load.LoadResult]]]:
-    """Load `paths["api"]` and `paths["floor"]` in alternating rounds at each client count;
-    the report's table and target lines, and the raw runs. Both must answer the same bytes
-    (apart from `next_cursor`: Fernet's IV is random)."""
+    """Load `paths["api"]`, `paths["floor"]` and, if given, `paths["raw"]` (bench/raw_floor.py)
+    in interleaved rounds at each client count; the report's table and target lines, and the
+    runs themselves. All must answer the API's bytes, apart from the value of `next_cursor`
+    (Fernet's IV is random): every cursor must hold the API's key, and the raw floor's the
+    API's scope too."""
     headers = {"X-API-KEY": api_key}
     bodies = {}
+    cursors = {}
     for target, path in paths.items():
         status, body = get(port, path, headers)
         assert status == 200, body
         cursor = json.loads(body)["pagination"]["next_cursor"]
         bodies[target] = body.replace(cursor.encode(), b"") if cursor else body
-    assert bodies["api"] == bodies["floor"], "the floor does not answer the API's bytes"
+        cursors[target] = cursor and _cursor_payload(cursor)
+    for target in paths:
+        assert bodies[target] == bodies["api"], (
+            f"the {TARGETS[target]} does not answer the API's bytes"
+        )
+        assert (cursors[target] or {}).get("k") == (cursors["api"] or {}).get("k"), target
+    if "raw" in paths:
+        assert cursors["raw"] == cursors["api"], "the raw floor's cursor is not the API's"
 
     runs: dict[tuple[str, int], list[load.LoadResult]] = {}
     for level in clients:
         for path in paths.values():  # warm-up, not recorded
             load.run(url(port, path), headers=headers, clients=level, seconds=1)
         for round_ in range(rounds):
-            # Alternate the order so that neither target always runs on a warmer machine.
+            # Alternate the order so that no target always runs on a warmer machine.
             order = list(paths.items())[:: 1 if round_ % 2 == 0 else -1]
             for target, path in order:
                 result = load.run(url(port, path), headers=headers, clients=level, seconds=seconds)
@@ -220,16 +251,18 @@ def compare_loads(
                 runs.setdefault((target, level), []).append(result)
                 say(f"{target:5} {result.summary()}")
 
+    names = " and ".join(TARGETS[target] for target in paths)
     out = [
         f"{describe} (about {len(bodies['api']) // 1024} KiB of JSON), gunicorn with "
-        f"deploy/gunicorn.conf.py, {workers()} sync workers, on 127.0.0.1; closed-loop clients "
-        f"(bench/load.py), {rounds} rounds of {seconds:g} s per target and level, API and floor "
-        f"alternating; the figures pool the rounds.\n",
+        f"deploy/gunicorn.conf.py (its worker class and threads, WEB_CONCURRENCY={workers()}) "
+        f"on 127.0.0.1; closed-loop clients (bench/load.py), {rounds} rounds of {seconds:g} s per "
+        f"target and level, {names} in turn, the order reversed every other round; the "
+        "figures pool the rounds.\n",
         "| clients | target | req/s | p50 | p99 | requests | rounds' req/s | client CPU/req |",
         "|---|---|---|---|---|---|---|---|",
     ]
     for level in clients:
-        for target in ("api", "floor"):
+        for target in paths:
             merged = load.LoadResult.merge(runs[(target, level)])
             per_round = ", ".join(f"{r.rps:.0f}" for r in runs[(target, level)])
             out.append(
@@ -239,21 +272,81 @@ def compare_loads(
             )
     out += ["", "Targets (other sessions may share this machine: judge by the rounds' median):", ""]
     for level in clients:
-        pooled = load.LoadResult.merge(runs[("api", level)]).rps / (
-            load.LoadResult.merge(runs[("floor", level)]).rps
-        )
-        # API and floor of one round ran back to back: their ratio shares the machine's state.
-        ratios = [
-            api.rps / floor.rps
-            for api, floor in zip(runs[("api", level)], runs[("floor", level)], strict=True)
-        ]
-        median = statistics.median(ratios)
+        median = share(runs, "api", "floor", level)
         out.append(
-            f"- {level} client(s): API at {median:.0%} of the floor's requests/second, "
-            f"median of the rounds ({', '.join(f'{r:.0%}' for r in ratios)}; pooled "
-            f"{pooled:.0%}); target >= 60%: {'met' if median >= 0.6 else 'NOT met'}."
+            f"- {level} client(s): API at {median.text} of the Django floor's requests/second; "
+            f"target >= 60%: {'met' if median.value >= 0.6 else 'NOT met'}; issue 16's >= 90%: "
+            f"{'met' if median.value >= 0.9 else 'NOT met'}."
         )
+        if "raw" in paths:
+            raw = share(runs, "api", "raw", level)
+            floor = share(runs, "floor", "raw", level)
+            out.append(
+                f"- {level} client(s): API at {raw.text} of the raw floor's requests/second; "
+                f"issue 16's >= 40%: {'met' if raw.value >= 0.4 else 'NOT met'}. (The Django "
+                f"floor at {floor.text} of the raw floor's.)"
+            )
     return out, runs
+
+
+@dataclass(frozen=True)
+class Share:
+    value: float  # the median of the rounds' ratios
+    text: str
+
+
+def share(
+    runs: dict[tuple[str, int], list[load.LoadResult]], target: str, floor: str, level: int
+) -> Share:
+    """`target`'s requests/second as a share of `floor`'s at `level` clients: the median of the
+    rounds' ratios (the two ran in the same round, so on the same machine state), with each
+    round's and the pooled one."""
+    pooled = load.LoadResult.merge(runs[(target, level)]).rps / (
+        load.LoadResult.merge(runs[(floor, level)]).rps
+    )
+    ratios = [
+        mine.rps / theirs.rps
+        for mine, theirs in zip(runs[(target, level)], runs[(floor, level)], strict=True)
+    ]
+    median = statistics.median(ratios)
+    rounds = ", ".join(f"{r:.0%}" for r in ratios)
+    return Share(median, f"{median:.0%} (median of the rounds: {rounds}; pooled {pooled:.0%})")
+
+
+def _cursor_payload(cursor: str) -> dict[str, Any]:
+    from hyperrep.crypto import fernet
+
+    payload: dict[str, Any] = json.loads(fernet("pagination.cursor").decrypt(cursor.encode()))
+    return payload
+
+
+def raw_selects(path: str, api_key: str) -> list[str]:
+    """The SELECTs the raw floor (bench/raw_floor.py) sends for `path`, as sent (placeholders
+    filled in by psycopg, as Django's CaptureQueriesContext shows the API's), from a request
+    made in this process on a connection of its own."""
+    from bench.raw_floor import RawFloor
+
+    sent: list[str] = []
+
+    class Recording(psycopg.ClientCursor):
+        def execute(self, query: Any, params: Any = None, **kwargs: Any) -> "Recording":
+            sent.append(self.mogrify(query, params))
+            return super().execute(query, params, **kwargs)
+
+    raw = RawFloor.from_environment()
+    raw.cursor_factory = Recording
+    path, _, query = path.partition("?")
+    environ = {
+        "REQUEST_METHOD": "GET",
+        "PATH_INFO": path,
+        "QUERY_STRING": query,
+        "HTTP_X_API_KEY": api_key,
+    }
+    answer: list[str] = []
+    body = b"".join(raw(environ, lambda status, headers: answer.append(status)))
+    raw.connection().close()
+    assert answer == ["200 OK"], (answer, body)
+    return [query for query in sent if query.startswith("SELECT")]
 
 
 # -- the report ---------------------------------------------------------------------------------

@@ -1,0 +1,431 @@
+"""The raw floor: the benchmarked lists answered by a plain WSGI application on psycopg 3, with
+no Django in the request path. It is the least a Python server can do for the API's answer:
+the same SELECTs as the API, string for string (the benchmarks check it), on one persistent
+connection per thread, and the API's JSON bytes, next_cursor included.
+
+Per request, as the API: the key looked up by its prefix, its HMAC-SHA256 digest compared in
+constant time, active and expiry checked, last_used_at written at most once a minute; the
+organization looked up through the key's organizations (active only); for messages, the
+conversation within it; then the page of limit + 1 rows (and, for messages, the tracked links
+of every row fetched, as prefetch_related asks for them). Rows are tuples, rendered by
+position. The cursor is bound to the API's path, so the API accepts it. What it leaves out:
+Django's middleware (request id, log line, metrics, security headers), the rate-limit budget,
+and the connection health check (Django's `SELECT 1` before a request's first query). Only
+first pages without filters: a yardstick, not an endpoint.
+
+gunicorn serves it in front of Django (`with_django`), so that the API, the Django floor
+(bench/floor.py) and this one share one server, its workers and deploy/gunicorn.conf.py:
+
+    gunicorn -c deploy/gunicorn.conf.py 'bench.raw_floor:with_django()'
+
+Settings come from the environment, read once: DATABASE_URL (a postgres:// URL),
+SECRET_KEY, API_KEY_SECRET (default SECRET_KEY) and DATABASE_STATEMENT_TIMEOUT (default 30),
+as hyperrep/settings.py and hyperrep/wsgi.py read them.
+"""
+
+import base64
+import hashlib
+import hmac
+import json
+import os
+import re
+import threading
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import parse_qsl
+
+import psycopg
+from cryptography.fernet import Fernet
+
+RAW_PREFIX = "/bench/raw/organizations/"
+API_PREFIX = "/api/v2/organizations/"
+ROUTE = re.compile(
+    r"(?P<organization_id>[^/]+)/(?:(?P<contacts>contacts)|(?P<conversations>conversations)"
+    r"|conversations/(?P<conversation_id>[^/]+)/messages)/?"
+)
+# As apps/keys/services.py, hyperrep/ids.py and hyperrep/api/pagination.py.
+KEY_FORMAT = re.compile(r"hrk_([A-Za-z0-9]{8})_([A-Za-z0-9]{32,128})")
+LAST_USED_RESOLUTION = timedelta(minutes=1)
+ID_SHAPE = re.compile(r"[A-Za-z0-9._=-]{1,255}")
+MINTED_PREFIXES = frozenset(
+    ("org", "agt", "cmp", "ctc", "cnv", "msg", "lnk", "sal", "mdr", "rdr", "whe", "evt", "whd")
+)
+LIMIT = re.compile(r"[1-9][0-9]{0,2}")
+DEFAULT_LIMIT = 50
+MAX_LIMIT = 500
+
+Row = tuple[Any, ...]
+Json = dict[str, Any]
+StartResponse = Callable[..., Any]
+
+# The API's SQL (its placeholders filled by psycopg's client-side binding, as Django's cursor
+# does), captured from the API under CaptureQueriesContext.
+KEY_SQL = (
+    'SELECT "keys_apikey"."id", "keys_apikey"."prefix", "keys_apikey"."digest", '
+    '"keys_apikey"."name", "keys_apikey"."is_active", "keys_apikey"."read_only", '
+    '"keys_apikey"."expires_at", "keys_apikey"."last_used_at", "keys_apikey"."created_at" '
+    'FROM "keys_apikey" WHERE "keys_apikey"."prefix" = %s '
+    'ORDER BY "keys_apikey"."created_at" DESC LIMIT 1'
+)
+TOUCH_SQL = (
+    'UPDATE "keys_apikey" SET "last_used_at" = %s WHERE (("keys_apikey"."last_used_at" IS NULL '
+    'OR "keys_apikey"."last_used_at" <= %s) AND "keys_apikey"."id" = %s)'
+)
+ORGANIZATION_SQL = (
+    'SELECT "organizations_organization"."id", "organizations_organization"."public_id", '
+    '"organizations_organization"."name", "organizations_organization"."is_active", '
+    '"organizations_organization"."created_at" FROM "organizations_organization" '
+    'INNER JOIN "keys_apikey_organizations" ON ("organizations_organization"."id" = '
+    '"keys_apikey_organizations"."organization_id") WHERE '
+    '("keys_apikey_organizations"."apikey_id" = %s AND "organizations_organization"."is_active" '
+    'AND "organizations_organization"."public_id" = %s) ORDER BY '
+    '"organizations_organization"."name" ASC, "organizations_organization"."id" ASC LIMIT 1'
+)
+CONTACTS_SQL = (
+    'SELECT "contacts_contact"."id", "contacts_contact"."organization_id", '
+    '"contacts_contact"."public_id", "contacts_contact"."name", "contacts_contact"."email", '
+    '"contacts_contact"."phone_number", "contacts_contact"."phone_e164", '
+    '"contacts_contact"."company_id", "contacts_contact"."company_role", '
+    '"contacts_contact"."custom_fields", "contacts_contact"."created_at", '
+    '"companies_company"."public_id" AS "company_public_id" FROM "contacts_contact" '
+    'LEFT OUTER JOIN "companies_company" ON ("contacts_contact"."company_id" = '
+    '"companies_company"."id") WHERE "contacts_contact"."organization_id" = %s ORDER BY '
+    '"contacts_contact"."created_at" DESC, "contacts_contact"."id" DESC LIMIT %s'
+)
+_CONVERSATION_COLUMNS = (
+    '"conversations_conversation"."id", "conversations_conversation"."organization_id", '
+    '"conversations_conversation"."public_id", "conversations_conversation"."contact_id", '
+    '"conversations_conversation"."agent_id", "conversations_conversation"."folder", '
+    '"conversations_conversation"."is_read", "conversations_conversation"."start_at", '
+    '"conversations_conversation"."last_activity_at", '
+    '"conversations_conversation"."first_inbound_at", '
+    '"conversations_conversation"."first_inbound_modality", '
+    '"conversations_conversation"."response_time_us", "conversations_conversation"."reply_token"'
+)
+CONVERSATIONS_SQL = (
+    f"SELECT {_CONVERSATION_COLUMNS}, "
+    '"contacts_contact"."public_id" AS "contact_public_id", '
+    '"agents_agent"."public_id" AS "agent_public_id" FROM "conversations_conversation" '
+    'INNER JOIN "contacts_contact" ON ("conversations_conversation"."contact_id" = '
+    '"contacts_contact"."id") LEFT OUTER JOIN "agents_agent" ON '
+    '("conversations_conversation"."agent_id" = "agents_agent"."id") WHERE '
+    '"conversations_conversation"."organization_id" = %s ORDER BY '
+    '"conversations_conversation"."start_at" DESC, "conversations_conversation"."id" DESC '
+    "LIMIT %s"
+)
+CONVERSATION_SQL = (
+    f'SELECT {_CONVERSATION_COLUMNS} FROM "conversations_conversation" WHERE '
+    '("conversations_conversation"."organization_id" = %s AND '
+    '"conversations_conversation"."public_id" = %s) ORDER BY '
+    '"conversations_conversation"."id" ASC LIMIT 1'
+)
+MESSAGES_SQL = (
+    'SELECT "conversations_message"."id", "conversations_message"."organization_id", '
+    '"conversations_message"."public_id", "conversations_message"."conversation_id", '
+    '"conversations_message"."agent_id", "conversations_message"."modality", '
+    '"conversations_message"."direction", "conversations_message"."subject", '
+    '"conversations_message"."content", "conversations_message"."call_transcript", '
+    '"conversations_message"."call_duration", "conversations_message"."form_request_body", '
+    '"conversations_message"."sent_at", "conversations_message"."drafted_at", '
+    '"conversations_message"."email_message_id", "conversations_message"."cc_emails", '
+    '"conversations_message"."bcc_emails", '
+    '"conversations_conversation"."public_id" AS "conversation_public_id", '
+    '"agents_agent"."public_id" AS "agent_public_id" FROM "conversations_message" '
+    'INNER JOIN "conversations_conversation" ON ("conversations_message"."conversation_id" = '
+    '"conversations_conversation"."id") LEFT OUTER JOIN "agents_agent" ON '
+    '("conversations_message"."agent_id" = "agents_agent"."id") WHERE '
+    '("conversations_message"."organization_id" = %s AND '
+    '"conversations_message"."conversation_id" = %s) ORDER BY '
+    '"conversations_message"."sent_at" ASC, "conversations_message"."id" ASC LIMIT %s'
+)
+LINKS_SQL = (
+    'SELECT "conversations_trackedlink"."id", "conversations_trackedlink"."organization_id", '
+    '"conversations_trackedlink"."public_id", "conversations_trackedlink"."message_id", '
+    '"conversations_trackedlink"."url", "conversations_trackedlink"."click_count" '
+    'FROM "conversations_trackedlink" WHERE ("conversations_trackedlink"."organization_id" = %s '
+    'AND "conversations_trackedlink"."message_id" IN ({})) ORDER BY '
+    '"conversations_trackedlink"."id" ASC'
+)
+
+
+class Refused(Exception):
+    """An error answer: its status and the API's `detail`."""
+
+    def __init__(self, status: int, detail: str) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.detail = detail
+
+
+class RawFloor:
+    """The WSGI application of the raw floor, for paths under RAW_PREFIX."""
+
+    def __init__(
+        self,
+        database_url: str,
+        *,
+        secret_key: str,
+        api_key_secret: str,
+        statement_timeout: int = 30,
+        cursor_factory: type[psycopg.ClientCursor] = psycopg.ClientCursor,
+    ) -> None:
+        self.database_url = database_url
+        self.api_key_secret = api_key_secret.encode()
+        # hyperrep/crypto.py's key for the purpose "pagination.cursor".
+        digest = hashlib.sha256(b"hyperrep.pagination.cursor:" + secret_key.encode()).digest()
+        self.cursors = Fernet(base64.urlsafe_b64encode(digest))
+        # Django's connection: UTC, autocommit, client-side binding, no prepared statements,
+        # and the web process's statement timeout.
+        self.options = f"-c TimeZone=UTC -c statement_timeout={statement_timeout}s"
+        if not statement_timeout:
+            self.options = "-c TimeZone=UTC"
+        self.cursor_factory = cursor_factory
+        self.local = threading.local()
+
+    @classmethod
+    def from_environment(cls) -> "RawFloor":
+        secret_key = os.environ.get("SECRET_KEY") or ""
+        if not secret_key:
+            raise RuntimeError("SECRET_KEY is not set")
+        return cls(
+            os.environ["DATABASE_URL"],
+            secret_key=secret_key,
+            api_key_secret=os.environ.get("API_KEY_SECRET") or secret_key,
+            statement_timeout=int(os.environ.get("DATABASE_STATEMENT_TIMEOUT") or 30),
+        )
+
+    def connection(self) -> psycopg.Connection:
+        """This thread's connection, opened on its first request (or after one broke)."""
+        connection: psycopg.Connection | None = getattr(self.local, "connection", None)
+        if connection is None or connection.closed or connection.broken:
+            connection = psycopg.connect(
+                self.database_url,
+                autocommit=True,
+                prepare_threshold=None,
+                cursor_factory=self.cursor_factory,
+                options=self.options,
+            )
+            self.local.connection = connection
+        return connection
+
+    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        try:
+            status, body = 200, self.answer(environ)
+        except Refused as refused:
+            status, body = refused.status, _error(refused.detail)
+        except psycopg.OperationalError:
+            status, body = 503, _error("Service unavailable")
+        start_response(
+            f"{status} {_REASONS[status]}",
+            [("Content-Type", "application/json"), ("Content-Length", str(len(body)))],
+        )
+        return [body]
+
+    def answer(self, environ: dict[str, Any]) -> bytes:
+        route = ROUTE.fullmatch(environ.get("PATH_INFO", "")[len(RAW_PREFIX) :])
+        if route is None:
+            raise Refused(404, "Not found")
+        if environ.get("REQUEST_METHOD") != "GET":
+            raise Refused(405, f'Method "{environ.get("REQUEST_METHOD")}" not allowed.')
+        with self.connection().cursor() as cursor:
+            key_id = self.authenticate(cursor, environ.get("HTTP_X_API_KEY", "").strip())
+            organization_id = _check_id(route["organization_id"], "org", "organization_id")
+            cursor.execute(ORGANIZATION_SQL, (key_id, organization_id))
+            organization = cursor.fetchone()
+            if organization is None:
+                raise Refused(404, "Organization not found")
+            limit = _first_page_limit(environ.get("QUERY_STRING", ""))
+            if route["contacts"]:
+                cursor.execute(CONTACTS_SQL, (organization[0], limit + 1))
+                rows = cursor.fetchall()
+                data, key = [_contact(row) for row in rows[:limit]], (10, 0)
+                path = f"{organization_id}/contacts"
+            elif route["conversations"]:
+                cursor.execute(CONVERSATIONS_SQL, (organization[0], limit + 1))
+                rows = cursor.fetchall()
+                data, key = [_conversation(row) for row in rows[:limit]], (7, 0)
+                path = f"{organization_id}/conversations"
+            else:
+                conversation_id = _check_id(route["conversation_id"], "cnv", "conversation_id")
+                cursor.execute(CONVERSATION_SQL, (organization[0], conversation_id))
+                conversation = cursor.fetchone()
+                if conversation is None:
+                    raise Refused(404, "Conversation not found")
+                cursor.execute(MESSAGES_SQL, (organization[0], conversation[0], limit + 1))
+                rows = cursor.fetchall()
+                links = _links(cursor, organization[0], [row[0] for row in rows])
+                data, key = [_message(row, links) for row in rows[:limit]], (12, 0)
+                path = f"{organization_id}/conversations/{conversation_id}/messages"
+        next_cursor = None
+        if len(rows) > limit:
+            last = rows[limit - 1]
+            next_cursor = self.cursor_after([last[column] for column in key], API_PREFIX + path)
+        # As DRF's JSONRenderer with UNICODE_JSON and COMPACT_JSON.
+        text = json.dumps(
+            {
+                "data": data,
+                "pagination": {
+                    "limit": limit,
+                    "cursor": None,
+                    "next_cursor": next_cursor,
+                    "has_more": next_cursor is not None,
+                },
+            },
+            ensure_ascii=False,
+            separators=(",", ":"),
+            allow_nan=False,
+        )
+        return text.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029").encode()
+
+    def authenticate(self, cursor: psycopg.Cursor, plaintext: str) -> int:
+        """The id of the key the request presents, as api_key_authenticate checks it."""
+        if not plaintext:
+            raise Refused(403, "Missing API Key")
+        match = KEY_FORMAT.fullmatch(plaintext)
+        if match is None:
+            raise Refused(403, "Invalid API Key")
+        cursor.execute(KEY_SQL, (match.group(1),))
+        key = cursor.fetchone()
+        digest = hmac.new(self.api_key_secret, plaintext.encode(), hashlib.sha256).hexdigest()
+        if key is None or not hmac.compare_digest(key[2], digest):
+            raise Refused(403, "Invalid API Key")
+        key_id, is_active, expires_at, last_used_at = key[0], key[4], key[6], key[7]
+        now = datetime.now(UTC)
+        if not is_active:
+            raise Refused(403, "API Key is inactive")
+        if expires_at is not None and expires_at <= now:
+            raise Refused(403, "API Key has expired")
+        if last_used_at is None or now - last_used_at >= LAST_USED_RESOLUTION:
+            cursor.execute(TOUCH_SQL, (now, now - LAST_USED_RESOLUTION, key_id))
+        return int(key_id)
+
+    def cursor_after(self, key: list[Any], path: str) -> str:
+        """hyperrep/api/pagination.py's cursor for the API's collection at `path` (no filters)."""
+        scope = hashlib.sha256(json.dumps([path, []]).encode()).hexdigest()[:32]
+        payload = json.dumps(
+            {"s": scope, "k": [v.isoformat() if hasattr(v, "isoformat") else v for v in key]},
+            separators=(",", ":"),
+        )
+        return self.cursors.encrypt(payload.encode()).decode()
+
+
+def _contact(row: Row) -> Json:
+    return {
+        "contact_id": row[2],
+        "name": row[3],
+        "email": row[4],
+        "phone_number": row[5],
+        "created_at": _time(row[10]),
+        "company_id": row[11],
+        "custom_fields": row[9],
+        "company_role": row[8],
+    }
+
+
+def _conversation(row: Row) -> Json:
+    return {
+        "conversation_id": row[2],
+        "start_at": _time(row[7]),
+        "last_activity_at": _time(row[8]),
+        "folder": row[5],
+        "is_read": row[6],
+        "contact_id": row[13],
+        "agent_id": row[14],
+    }
+
+
+def _links(cursor: psycopg.Cursor, organization: int, messages: list[int]) -> dict[int, list[Json]]:
+    """The tracked links of the messages, by message, as prefetch_related fetches them (every
+    row fetched, the one past the page included; no query for no rows)."""
+    links: dict[int, list[Json]] = {}
+    if not messages:
+        return links
+    cursor.execute(LINKS_SQL.format(", ".join(["%s"] * len(messages))), (organization, *messages))
+    for link in cursor.fetchall():
+        links.setdefault(link[3], []).append(
+            {"link_id": link[2], "url": link[4], "click_count": link[5]}
+        )
+    return links
+
+
+def _message(row: Row, links: dict[int, list[Json]]) -> Json:
+    return {
+        "message_id": row[2],
+        "conversation_id": row[17],
+        "agent_id": row[18],
+        "modality": row[5],
+        "message_direction": row[6],
+        "is_form_request": row[5] == "form",
+        "subject": row[7],
+        "content": row[8],
+        "call_transcript": row[9],
+        "form_request_body": row[11],
+        "sent_at": _time(row[12]),
+        "drafted_at": row[13] and _time(row[13]),
+        "email_metadata": {
+            "email_message_id": row[14],
+            "cc_emails": row[15],
+            "bcc_emails": row[16],
+        },
+        "call_metadata": {"duration": row[10]},
+        "tracked_links": links.get(row[0], []),
+    }
+
+
+def _time(value: datetime) -> str:
+    """hyperrep/api/serializers.py's format_datetime: RFC 3339 in UTC with a Z."""
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def _check_id(value: str, prefix: str, name: str) -> str:
+    """hyperrep/ids.py's check: `400 Invalid <name>` for an id no row of the type can have."""
+    head, underscore, _ = value.partition("_")
+    if not ID_SHAPE.fullmatch(value) or (underscore and head in MINTED_PREFIXES and head != prefix):
+        raise Refused(400, f"Invalid {name}")
+    return value
+
+
+def _first_page_limit(query_string: str) -> int:
+    """The page size of hyperrep/api/pagination.py's parse_limit; a cursor or a filter is
+    refused: this floor serves first pages only."""
+    limit = DEFAULT_LIMIT
+    for name, value in parse_qsl(query_string, keep_blank_values=True):
+        if name == "limit":
+            if value and not (LIMIT.fullmatch(value) and int(value) <= MAX_LIMIT):
+                raise Refused(422, f"limit: Must be an integer from 1 to {MAX_LIMIT}.")
+            limit = int(value) if value else DEFAULT_LIMIT
+        elif value:
+            raise Refused(400, f"{name}: the raw floor serves first pages without filters")
+    return limit
+
+
+def _error(detail: str) -> bytes:
+    return json.dumps({"detail": detail}, separators=(",", ":")).encode()
+
+
+_REASONS = {
+    200: "OK",
+    400: "Bad Request",
+    403: "Forbidden",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    422: "Unprocessable Content",
+    503: "Service Unavailable",
+}
+
+
+def with_django() -> Callable[[dict[str, Any], StartResponse], Iterable[bytes]]:
+    """gunicorn's application: the raw floor under RAW_PREFIX, Django (hyperrep.wsgi: the API,
+    and the Django floor when DJANGO_SETTINGS_MODULE is bench.settings) for every other path.
+    Django's requests pay one string prefix test for it."""
+    from hyperrep.wsgi import application as django_application
+
+    raw = RawFloor.from_environment()
+
+    def dispatch(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        if environ.get("PATH_INFO", "").startswith(RAW_PREFIX):
+            return raw(environ, start_response)
+        return django_application(environ, start_response)
+
+    return dispatch
