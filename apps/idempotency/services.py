@@ -6,6 +6,10 @@ the kept answer must outlive a Redis flush anyway). A second request with the ke
 row: still running is a conflict, answered is a replay, another request is refused.
 `finish` keeps the answer, or lets the key go when the answer is a 5xx (the client may try
 again). A mark whose request died with its process holds only until `locked_until`.
+
+A kept answer is stored encrypted, under CHANNEL_SECRET_KEY as channel credentials and
+webhook secrets are: some answers are secrets shown once (a webhook endpoint's signing
+secret), and none of them should lie in the database, or in its backups, in the clear.
 """
 
 import hashlib
@@ -13,6 +17,8 @@ import logging
 import re
 from datetime import timedelta
 
+from cryptography.fernet import Fernet
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -20,6 +26,7 @@ from apps.idempotency.models import IdempotentRequest
 from apps.keys.models import ApiKey
 from apps.organizations.models import Organization
 from hyperrep.bulk import delete_in_batches
+from hyperrep.crypto import fernet
 from hyperrep.errors import Conflict, InvalidValue, ValidationFailed
 
 log = logging.getLogger("hyperrep.idempotency")
@@ -35,7 +42,13 @@ _VALID_KEY = re.compile(r"[\x20-\x7e]{1,255}")  # printable ASCII
 class Replay(Exception):  # not an error: the kept answer, to be sent again
     def __init__(self, kept: IdempotentRequest) -> None:
         super().__init__(kept.key)
-        self.kept = kept
+        self.status_code = kept.status_code
+        self.content_type = kept.content_type
+        self.body = _sealer().decrypt(bytes(kept.body))
+
+
+def _sealer() -> Fernet:
+    return fernet("idempotency.answer", settings.CHANNEL_SECRET_KEY)
 
 
 def fingerprint(method: str, path: str, query: str, body: bytes) -> str:
@@ -109,7 +122,10 @@ def finish(claim: IdempotentRequest, status_code: int, content_type: str, body: 
         mine.delete()
     else:
         mine.update(
-            status_code=status_code, content_type=content_type, body=body, locked_until=None
+            status_code=status_code,
+            content_type=content_type,
+            body=_sealer().encrypt(body),
+            locked_until=None,
         )
 
 

@@ -195,10 +195,7 @@ class OrganizationScopedViewSet(ApiViewSet):
 
     def handle_exception(self, exc: Exception) -> Response:
         if isinstance(exc, idempotency.Replay):
-            kept = exc.kept
-            replay = HttpResponse(
-                bytes(kept.body), status=kept.status_code, content_type=kept.content_type
-            )
+            replay = HttpResponse(exc.body, status=exc.status_code, content_type=exc.content_type)
             replay["Idempotent-Replayed"] = "true"
             return cast(Response, replay)
         try:

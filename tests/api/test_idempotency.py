@@ -225,3 +225,29 @@ def test_with_a_key_the_write_and_its_answer_are_one_transaction(
     monkeypatch.undo()
     assert post(api, f"{org_path}/contacts", {"name": "Ann"}).status_code == 200
     assert contacts(organization) == 1
+
+
+def test_a_kept_answer_is_stored_encrypted(
+    api: Api, org_path: str, organization: Organization
+) -> None:
+    """A webhook endpoint's signing secret is shown once, in its create answer: the kept copy
+    of that answer must not hold it in the clear (in the database, and so in its backups)."""
+    created = post(
+        api,
+        f"{org_path}/webhook-endpoints",
+        {"url": "https://93.184.216.34/in", "events": ["*"]},
+        key="endpoint-1",
+    )
+    assert created.status_code == 200
+    secret = created.json()["secret"].encode()
+    stored = bytes(IdempotentRequest.objects.for_org(organization).get(key="endpoint-1").body)
+    assert secret not in stored
+    assert b"93.184.216.34" not in stored
+    again = post(
+        api,
+        f"{org_path}/webhook-endpoints",
+        {"url": "https://93.184.216.34/in", "events": ["*"]},
+        key="endpoint-1",
+    )
+    assert again["Idempotent-Replayed"] == "true"
+    assert again.content == created.content
