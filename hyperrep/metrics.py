@@ -100,7 +100,8 @@ INBOUND_EVENTS = Counter(
 )
 RATE_LIMITER_FAILURES = Counter(
     "hyperrep_rate_limiter_failures",
-    "Rate limiter checks that failed (its store did not answer) and let the request through.",
+    "Tries of the rate limiter's store (Redis) that failed: requests then go uncounted (fail "
+    "open), and the store is tried again about once a second per process.",
 )
 for _outcome in OUTCOMES:  # at 0 from the start, so that rate() sees the first one
     WEBHOOK_ATTEMPTS.labels(_outcome)

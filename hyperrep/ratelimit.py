@@ -4,8 +4,9 @@ Redis, a Lua script; O(1) per hit in memory).
 The counters live in Redis when REDIS_URL is set, so every app server shares them, and in
 this process's memory otherwise (the embedded default: one process is the whole server).
 When Redis fails, requests are let through (fail open: a broken counter must not take the
-API down): the failure is logged and counted, and Redis is left alone for a second before it
-is tried again, so an outage costs no request more than one connection timeout.
+API down): the failure is logged and counted, and Redis is left alone for a second; then one
+request of the process tries it again while the others still go uncounted, so an outage
+costs one request a second per process a timeout, not every request in flight.
 
 The budgets: the API's per API key and organization (API_RATE_LIMIT), an inbound token's
 (INBOUND_RATE_LIMIT), and the admin login's per client address (ADMIN_LOGIN_RATE_LIMIT).
@@ -128,11 +129,15 @@ class _Limiter:
             )
         else:
             self.storage = _MemoryCounters()
+        # While Redis fails: requests go uncounted until down_until; then one request tries
+        # it again (it moves down_until on first), and its success ends the outage.
+        self.failing = False
         self.down_until = 0.0
+        self.said = -math.inf  # when the outage was last logged
         self.lock = threading.Lock()
 
     def hit(self, item: RateLimitItem, scope: str, key: str) -> Verdict | None:
-        if time.monotonic() < self.down_until:
+        if self.failing and not self.may_try_again():
             return None
         counter, expiry = item.key_for(scope, key), item.get_expiry()
         try:
@@ -144,6 +149,8 @@ class _Limiter:
         except (StorageError, redis.RedisError) as error:
             self.failed(error)
             return None
+        if self.failing:
+            self.failing = False  # Redis answers again
         previous, previous_ttl, current, current_ttl = window
         # The sliding-window counter's estimate, as limits' SlidingWindowCounterRateLimiter
         # computes it (its get_window_stats, from the state read with the hit).
@@ -176,11 +183,24 @@ class _Limiter:
         )
         return bool(acquired), (previous, previous_ttl / 1000, current, current_ttl / 1000)
 
+    def may_try_again(self) -> bool:
+        """During an outage: whether this request is the one that tries Redis again."""
+        with self.lock:
+            now = time.monotonic()
+            if now < self.down_until:
+                return False
+            self.down_until = now + REDIS_RETRY_SECONDS
+            return True
+
     def failed(self, error: Exception) -> None:
         metrics.count_rate_limiter_failure()
         with self.lock:
-            first = time.monotonic() >= self.down_until
-            self.down_until = time.monotonic() + REDIS_RETRY_SECONDS
+            now = time.monotonic()
+            self.failing = True
+            self.down_until = now + REDIS_RETRY_SECONDS
+            first = now - self.said >= REDIS_RETRY_SECONDS
+            if first:
+                self.said = now
         if first:  # at most one line a second however many requests pass meanwhile
             log.warning(
                 "rate limits not counted: Redis failed: %s", getattr(error, "storage_error", error)

@@ -225,3 +225,40 @@ def test_in_redis_one_trip_agrees_with_the_limits_strategy() -> None:
         theirs = max(1, math.ceil(stats.reset_time - time.time()))
         # (a millisecond apart, limits' reset steps from 60 to 0 at a window's very start)
         assert abs(ours.reset - theirs) % 59 <= 1, (ours.reset, theirs)
+
+
+def test_during_an_outage_one_request_at_a_time_tries_redis_again(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A second after a failure, the first request to come tries Redis again; requests
+    meanwhile (threads in flight at that moment too) go uncounted without waiting on it."""
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    limiter = ratelimit._limiter(f"redis://127.0.0.1:{port}/0")
+    item = ratelimit.rate("5/minute")
+    assert item is not None
+    tries: list[float] = []
+    real = limiter.acquire_in_redis
+
+    def counted(*args: Any) -> Any:
+        tries.append(time.monotonic())
+        return real(*args)
+
+    monkeypatch.setattr(limiter, "acquire_in_redis", counted)
+    assert limiter.hit(item, "api", "k") is None  # the failure
+    assert limiter.hit(item, "api", "k") is None  # within the second: not tried
+    assert len(tries) == 1
+    limiter.down_until = time.monotonic()  # the second is over
+    ends = [threading.Thread(target=limiter.hit, args=(item, "api", "k")) for _ in range(8)]
+    for thread in ends:
+        thread.start()
+    for thread in ends:
+        thread.join()
+    assert len(tries) == 2  # one of the eight tried; it failed, so the next second begins
+    assert limiter.failing
+    monkeypatch.setattr(limiter, "acquire_in_redis", lambda *args: (True, (0, 0.0, 1, 120.0)))
+    limiter.down_until = time.monotonic()  # and Redis is back: the next try ends the outage
+    assert limiter.hit(item, "api", "k") is not None
+    assert not limiter.failing
+    assert limiter.hit(item, "api", "k") is not None  # counted again, every request
