@@ -55,6 +55,7 @@ api_v2: list[URLPattern | URLResolver] = [
 ]
 
 urlpatterns = [
+    re_path(r"^api/v2$", UnknownPath.view(), name="unmatched"),  # as any unknown API path
     path("api/v2/", include(api_v2)),
     re_path(r"^api/docs/?$", api_reference, name="api-docs"),
     path("inbound/", include("apps.inbound.urls")),

@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from django.test import Client
 from prometheus_client import REGISTRY
 
 from apps.organizations.models import Organization
@@ -176,6 +177,9 @@ def test_an_unknown_path_under_the_api_is_counted_too(
     keyless = Api(None).get("/nope")  # no key: still the 404, counted by address
     assert (keyless.status_code, detail(keyless)) == (404, "Not found")
     assert "RateLimit" in keyless
+    root = Client().get("/api/v2")  # the API's root itself, without its slash
+    assert (root.status_code, detail(root)) == (404, "Not found")
+    assert "RateLimit" in root
 
 
 def test_in_memory_a_hit_starts_no_thread() -> None:
