@@ -11,11 +11,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from django.conf import settings as django_settings
 from django.core.exceptions import ImproperlyConfigured
 from django.test import Client
 
-ROOT = Path(django_settings.BASE_DIR)
+from tests.deploy.servers import ROOT, run
+
 STRONG_KEY = "Vd1kq3wXh0Pz-8sT2mYcL9rN4fB6gJ5aE7uQ_oK1iW3xZ8vR2nM0pS6tY4hD9jF5"
 # Every variable these tests set, or whose value in the caller's environment would change
 # what they check.
@@ -49,15 +49,7 @@ def manage(tmp_path: Path, *arguments: str, **environment: str) -> subprocess.Co
     env = {k: v for k, v in os.environ.items() if k not in CONTROLLED}
     env["DATABASE_URL"] = f"sqlite:///{tmp_path / 'check.sqlite3'}"
     env.update(environment)
-    return subprocess.run(  # noqa: S603
-        [sys.executable, "manage.py", *arguments],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    return run([sys.executable, "manage.py", *arguments], env)
 
 
 def load_settings(

@@ -1,5 +1,6 @@
-"""gunicorn with deploy/gunicorn.conf.py, started for a test: on a free loopback port, on an
-empty SQLite database, stopped with SIGTERM at the end."""
+"""The project's processes, started for a test: a command run to its end (`run`), and
+gunicorn with deploy/gunicorn.conf.py on a free loopback port, on an empty SQLite database,
+stopped with SIGTERM at the end (`serve`)."""
 
 import os
 import signal
@@ -8,11 +9,27 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent.parent
+
+
+def run(
+    command: Sequence[str | Path], env: Mapping[str, str], *, timeout: float = 120, cwd: Path = ROOT
+) -> subprocess.CompletedProcess[str]:
+    """`command` run to its end (at most `timeout` seconds), in the project's root unless
+    told, with exactly `env`; its output captured as text, its exit status for the test."""
+    return subprocess.run(  # noqa: S603 (the tests' own commands)
+        [str(part) for part in command],
+        cwd=cwd,
+        env=dict(env),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
 
 
 def wait_until_serving(port: int, server: subprocess.Popen) -> None:

@@ -20,6 +20,7 @@ from typing import Any
 import dj_database_url
 import pytest
 
+from tests.deploy import servers
 from tests.deploy.servers import ROOT, serve
 from tests.helpers import free_port
 
@@ -78,15 +79,7 @@ def run(
 ) -> subprocess.CompletedProcess:
     env = {**os.environ, "DATABASE_URL": url, **environment}
     env.pop("DEBUG", None)
-    result = subprocess.run(  # noqa: S603
-        [str(part) for part in command],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    result = servers.run(command, env, timeout=300)
     if check:
         assert result.returncode == 0, (command, result.stdout, result.stderr)
     return result

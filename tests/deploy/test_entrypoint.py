@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.deploy import servers
 from tests.deploy.servers import ROOT, wait_until_serving
 from tests.helpers import free_port
 
@@ -42,15 +43,8 @@ def environment(tmp_path: Path) -> dict[str, str]:
 @pytest.fixture
 def entrypoint(environment: dict[str, str], tmp_path: Path) -> Run:
     def run(*arguments: str, **extra: str) -> subprocess.CompletedProcess:
-        return subprocess.run(  # noqa: S603 (the test's own arguments)
-            [ENTRYPOINT, *arguments],
-            cwd=tmp_path,  # the entrypoint finds the project itself
-            env={**environment, **extra},
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
+        # (from elsewhere than the project's root: the entrypoint finds the project itself)
+        return servers.run([ENTRYPOINT, *arguments], {**environment, **extra}, cwd=tmp_path)
 
     return run
 

@@ -8,7 +8,6 @@ commands name (deploy/entrypoint's), the images' tags, the settings the applicat
 import os
 import re
 import shutil
-import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -18,7 +17,7 @@ import pytest
 import yaml
 from compose_spec import PyOptions
 
-from tests.deploy.servers import ROOT
+from tests.deploy.servers import ROOT, run
 
 DEPLOY = ROOT / "deploy"
 K8S = DEPLOY / "k8s"
@@ -347,9 +346,7 @@ KUBECTL = shutil.which("kubectl")
 @pytest.mark.skipif(KUBECTL is None and not os.environ.get("CI"), reason="kubectl is not installed")
 def test_kustomize_builds_the_manifests_with_every_image_pinned() -> None:
     assert KUBECTL, "kubectl is not installed (CI needs it for `kubectl kustomize`)"
-    built = subprocess.run(  # noqa: S603
-        [KUBECTL, "kustomize", str(K8S)], capture_output=True, text=True, timeout=60, check=False
-    )
+    built = run([KUBECTL, "kustomize", K8S], os.environ, timeout=60)
     assert built.returncode == 0, built.stderr
     documents = [d for d in yaml.safe_load_all(built.stdout) if d]
     assert len(documents) == len(manifests())
@@ -483,14 +480,9 @@ def test_migrate_reaches_postgresql_directly_when_the_secret_says_how() -> None:
 def check_deploy(environment: dict[str, str]) -> set[str]:
     """`manage.py check --deploy` under exactly `environment` (and PATH): the ids it warns of.
     It reads the settings as the server would, without connecting to the database."""
-    result = subprocess.run(
+    result = run(
         [sys.executable, "manage.py", "check", "--deploy"],
-        cwd=ROOT,
-        env={"PATH": os.environ.get("PATH", ""), **environment},
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
+        {"PATH": os.environ.get("PATH", ""), **environment},
     )
     assert result.returncode == 0, result.stderr
     return set(re.findall(r"\((security\.\w+)\)", result.stderr + result.stdout))

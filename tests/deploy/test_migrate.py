@@ -22,7 +22,7 @@ import psycopg
 import pytest
 
 from hyperrep.management.commands.migrate import LOCK_KEY
-from tests.deploy.servers import ROOT
+from tests.deploy.servers import ROOT, run
 from tests.helpers import free_port
 
 SECRET_KEY = "migrate-test-secret-key-0123456789abcdefghijklmnopqrstuvwxyz"
@@ -39,15 +39,7 @@ class FreshDatabase:
         return {**os.environ, "DATABASE_URL": self.url, "SECRET_KEY": SECRET_KEY, **extra}
 
     def manage(self, *arguments: str, timeout: float = 120) -> subprocess.CompletedProcess:
-        return subprocess.run(  # noqa: S603 (the test's own arguments)
-            [sys.executable, "manage.py", *arguments],
-            cwd=ROOT,
-            env=self.environment(),
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            check=False,
-        )
+        return run([sys.executable, "manage.py", *arguments], self.environment(), timeout=timeout)
 
     @contextmanager
     def sql(self) -> Iterator[Any]:
@@ -166,12 +158,12 @@ def test_a_worker_started_before_migrate_waits_for_it(
 def test_two_migrates_at_once_both_succeed_and_apply_each_migration_once(
     database: FreshDatabase,
 ) -> None:
-    for run in database.runs:
-        assert run.returncode == 0, run.stderr
-        assert "Traceback" not in run.stderr
+    for migrate in database.runs:
+        assert migrate.returncode == 0, migrate.stderr
+        assert "Traceback" not in migrate.stderr
     # They overlapped: one waited for the other's lock, then had nothing left to apply.
-    waited = [run for run in database.runs if "Another migrate of this database" in run.stderr]
-    assert len(waited) == 1, [run.stderr for run in database.runs]
+    waited = [m for m in database.runs if "Another migrate of this database" in m.stderr]
+    assert len(waited) == 1, [m.stderr for m in database.runs]
     assert "No migrations to apply." in waited[0].stdout
     with database.sql() as cursor:
         cursor.execute("SELECT app, name FROM django_migrations")
@@ -237,14 +229,10 @@ def test_web_refuses_a_database_from_a_newer_release_with_one_line(
     environment = from_a_newer_release.environment(BIND=f"127.0.0.1:{free_port()}")
     environment.pop("GUNICORN_CONTROL_SOCKET", None)
     environment.pop("PROMETHEUS_MULTIPROC_DIR", None)
-    web = subprocess.run(
+    web = run(
         [sys.executable, "-m", "gunicorn", "-c", "deploy/gunicorn.conf.py", "hyperrep.wsgi"],
-        cwd=ROOT,
-        env=environment,
-        capture_output=True,
-        text=True,
+        environment,
         timeout=60,
-        check=False,
     )
     assert web.returncode == 2
     assert "Traceback" not in web.stderr
@@ -263,13 +251,7 @@ def test_the_worker_refuses_a_database_from_a_newer_release_with_one_line(
 def test_web_starts_on_a_database_this_release_migrated(database: FreshDatabase) -> None:
     """The check itself passes a database at this release (and its absence of a newer
     migration is what the refusals above are measured against)."""
-    check = subprocess.run(
-        [sys.executable, "-m", "hyperrep.migration_state"],
-        cwd=ROOT,
-        env=database.environment(),
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
+    check = run(
+        [sys.executable, "-m", "hyperrep.migration_state"], database.environment(), timeout=60
     )
     assert (check.returncode, check.stderr) == (0, "")
