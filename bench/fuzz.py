@@ -13,7 +13,6 @@ pytest's. Examples are derandomized, so a run is repeatable for one schema and o
 import argparse
 import os
 import platform
-import subprocess
 import sys
 import time
 from collections import Counter, defaultdict
@@ -21,6 +20,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+from bench import harness
 
 ROOT = Path(__file__).resolve().parent.parent
 REPORT = ROOT / "bench" / "results" / "fuzz.md"
@@ -87,27 +88,6 @@ def register_hook() -> None:
         TALLY.record(case, response, results)
 
 
-def commit() -> str:
-    try:
-        head = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"],  # noqa: S607
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"],  # noqa: S607
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown commit"
-    return f"{head} plus uncommitted changes" if dirty else head
-
-
 def database() -> str:
     url = os.environ.get("DATABASE_URL", "")
     if url.startswith("postgres"):
@@ -124,7 +104,7 @@ def render(args: argparse.Namespace, exit_code: int, seconds: float, collector: 
     lines = [
         "# Schema fuzzing: results",
         "",
-        f"Run {datetime.now(UTC):%Y-%m-%d %H:%M} UTC of commit {commit()}, on "
+        f"Run {datetime.now(UTC):%Y-%m-%d %H:%M} UTC of commit {harness.revision()}, on "
         f"{os.cpu_count()} cores, Python {platform.python_version()}, {database()}; load "
         f"average at start {args.load:.2f}.",
         "",

@@ -370,17 +370,22 @@ def machine() -> str:
         ),
         platform.processor(),
     )
-    code = git("rev-parse", "--short", "HEAD")
-    if git("status", "--porcelain", "--", "apps", "hyperrep", "deploy", "bench"):
-        code += " plus uncommitted changes"
     memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
     return (
-        f"Run {datetime.now(UTC):%Y-%m-%d %H:%M} UTC of commit {code}, "
+        f"Run {datetime.now(UTC):%Y-%m-%d %H:%M} UTC of commit {revision()}, "
         f"on {os.cpu_count()} cores ({cpu}, {memory:.0f} GiB), "
         f"Python {platform.python_version()}, Django {django.get_version()}, "
         f"PostgreSQL {postgres} on 127.0.0.1 (default configuration); load average at start "
         f"{os.getloadavg()[0]:.2f}."
     )
+
+
+def revision() -> str:
+    """The commit measured, and whether the code (not docs) had uncommitted changes."""
+    code = git("rev-parse", "--short", "HEAD")
+    if git("status", "--porcelain", "--", "apps", "hyperrep", "deploy", "bench"):
+        code += " plus uncommitted changes"
+    return code or "unknown commit"
 
 
 def git(*args: str) -> str:
