@@ -226,19 +226,11 @@ class AutoSchema(openapi.AutoSchema):
         errors = dict(ERRORS)
         if self.method in ("POST", "PUT", "PATCH"):
             errors.update(BODY_ERRORS)
-        for code, description in errors.items():
+        more = IDEMPOTENCY_ERRORS if self.method == "POST" else {}
+        for code in {*errors, *more}:
             if code not in responses:
                 response = self._get_response_for_code(ErrorSerializer, code, direction=direction)
-                response["description"] = description
+                response["description"] = errors.get(code, "")
                 responses[code] = response
-        if self.method == "POST":
-            for code, description in IDEMPOTENCY_ERRORS.items():
-                if code in responses:
-                    responses[code]["description"] += description
-                else:
-                    response = self._get_response_for_code(
-                        ErrorSerializer, code, direction=direction
-                    )
-                    response["description"] = description
-                    responses[code] = response
+            responses[code]["description"] += more.get(code, "")
         return dict(sorted(responses.items()))
