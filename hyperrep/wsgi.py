@@ -20,8 +20,8 @@ def bound_statements(databases: dict[str, Any], seconds: int) -> None:
     for database in databases.values():
         if database["ENGINE"] == "django.db.backends.postgresql":
             options = database.setdefault("OPTIONS", {})
-            options["options"] = f"{options.get('options', '')} -c statement_timeout={seconds}s"
-            options["options"] = options["options"].strip()
+            given = options.get("options", "")
+            options["options"] = f"{given} -c statement_timeout={seconds}s".strip()
 
 
 def _bound() -> None:
