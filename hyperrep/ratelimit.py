@@ -17,13 +17,12 @@ import logging
 import math
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import cast
 
 import redis  # imported with this module, not by the first requests' threads at once
 from django.conf import settings
 from limits import RateLimitItem, parse, storage
-from limits.errors import StorageError
 
 from hyperrep import metrics
 
@@ -116,19 +115,22 @@ Window = tuple[int, float, int, float]
 
 class _Limiter:
     def __init__(self, redis_url: str) -> None:
-        self.storage: storage.RedisStorage | _MemoryCounters
+        # acquire(counter, limit, expiry): one hit and the window's state after it.
+        self.acquire: Callable[[str, int, int], tuple[bool, Window]]
         if redis_url:
-            self.storage = storage.RedisStorage(
+            self.redis = storage.RedisStorage(
                 redis_url,
                 wrap_exceptions=True,
                 socket_timeout=REDIS_TIMEOUT_SECONDS,
                 socket_connect_timeout=REDIS_TIMEOUT_SECONDS,
             )
-            self.acquire_script = self.storage.get_connection().register_script(
+            self.acquire_script = self.redis.get_connection().register_script(
                 ACQUIRE_SCRIPT.encode()
             )
+            self.acquire = self.acquire_in_redis
         else:
-            self.storage = _MemoryCounters()
+            self.memory = _MemoryCounters()
+            self.acquire = self.acquire_in_memory
         # While Redis fails: requests go uncounted until down_until; then one request tries
         # it again (it moves down_until on first), and its success ends the outage.
         self.failing = False
@@ -141,12 +143,8 @@ class _Limiter:
             return None
         counter, expiry = item.key_for(scope, key), item.get_expiry()
         try:
-            if isinstance(self.storage, storage.RedisStorage):
-                allowed, window = self.acquire_in_redis(counter, item.amount, expiry)
-            else:
-                allowed = self.storage.acquire_sliding_window_entry(counter, item.amount, expiry)
-                window = self.storage.get_sliding_window(counter, expiry)
-        except (StorageError, redis.RedisError) as error:
+            allowed, window = self.acquire(counter, item.amount, expiry)
+        except redis.RedisError as error:
             self.failed(error)
             return None
         if self.failing:
@@ -170,13 +168,16 @@ class _Limiter:
             reset=max(1, math.ceil(reset if reset != math.inf else 0)),
         )
 
+    def acquire_in_memory(self, counter: str, limit: int, expiry: int) -> tuple[bool, Window]:
+        allowed = self.memory.acquire_sliding_window_entry(counter, limit, expiry)
+        return allowed, self.memory.get_sliding_window(counter, expiry)
+
     def acquire_in_redis(self, counter: str, limit: int, expiry: int) -> tuple[bool, Window]:
         """One round trip: the strategy's hit and its get_window_stats make two, and a
         pipeline of their two scripts makes two as well (redis-py asks SCRIPT EXISTS first)."""
-        redis_storage = cast(storage.RedisStorage, self.storage)
         keys = [
-            redis_storage.prefixed_key(redis_storage._previous_window_key(counter)),
-            redis_storage.prefixed_key(redis_storage._current_window_key(counter)),
+            self.redis.prefixed_key(self.redis._previous_window_key(counter)),
+            self.redis.prefixed_key(self.redis._current_window_key(counter)),
         ]
         acquired, previous, previous_ttl, current, current_ttl = self.acquire_script(
             keys, [limit, expiry]
@@ -192,7 +193,7 @@ class _Limiter:
             self.down_until = now + REDIS_RETRY_SECONDS
             return True
 
-    def failed(self, error: Exception) -> None:
+    def failed(self, error: redis.RedisError) -> None:
         metrics.count_rate_limiter_failure()
         with self.lock:
             now = time.monotonic()
@@ -202,9 +203,7 @@ class _Limiter:
             if first:
                 self.said = now
         if first:  # at most one line a second however many requests pass meanwhile
-            log.warning(
-                "rate limits not counted: Redis failed: %s", getattr(error, "storage_error", error)
-            )
+            log.warning("rate limits not counted: Redis failed: %s", error)
 
 
 @functools.cache
@@ -226,6 +225,6 @@ def check() -> bool:
     if not settings.REDIS_URL:
         return True
     try:
-        return bool(_limiter(settings.REDIS_URL).storage.check())
+        return bool(_limiter(settings.REDIS_URL).redis.check())
     except Exception:  # a failure of any kind is the answer "no"
         return False

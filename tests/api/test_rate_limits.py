@@ -210,7 +210,7 @@ def test_in_redis_one_trip_agrees_with_the_limits_strategy() -> None:
 
     item = parse("4/minute")
     limiter = ratelimit._limiter(TEST_REDIS)
-    reference = strategies.SlidingWindowCounterRateLimiter(limiter.storage)
+    reference = strategies.SlidingWindowCounterRateLimiter(limiter.redis)
     client = redis.Redis.from_url(TEST_REDIS)
 
     def end_window(key: str) -> None:  # the current window has 20 s of its 60 left
@@ -243,13 +243,13 @@ def test_during_an_outage_one_request_at_a_time_tries_redis_again(
     item = ratelimit.rate("5/minute")
     assert item is not None
     tries: list[float] = []
-    real = limiter.acquire_in_redis
+    real = limiter.acquire
 
     def counted(*args: Any) -> Any:
         tries.append(time.monotonic())
         return real(*args)
 
-    monkeypatch.setattr(limiter, "acquire_in_redis", counted)
+    monkeypatch.setattr(limiter, "acquire", counted)
     assert limiter.hit(item, "api", "k") is None  # the failure
     assert limiter.hit(item, "api", "k") is None  # within the second: not tried
     assert len(tries) == 1
@@ -261,7 +261,7 @@ def test_during_an_outage_one_request_at_a_time_tries_redis_again(
         thread.join()
     assert len(tries) == 2  # one of the eight tried; it failed, so the next second begins
     assert limiter.failing
-    monkeypatch.setattr(limiter, "acquire_in_redis", lambda *args: (True, (0, 0.0, 1, 120.0)))
+    monkeypatch.setattr(limiter, "acquire", lambda *args: (True, (0, 0.0, 1, 120.0)))
     limiter.down_until = time.monotonic()  # and Redis is back: the next try ends the outage
     assert limiter.hit(item, "api", "k") is not None
     assert not limiter.failing
