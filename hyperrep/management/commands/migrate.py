@@ -45,19 +45,22 @@ class Command(DjangoMigrate):
             help="seconds to wait for another migrate of this database (default %(default)s)",
         )
 
-    def handle(self, *args: Any, **options: Any) -> None:
+    def execute(self, *args: Any, **options: Any) -> Any:
+        # The lock is taken before Django's system checks, which connect too: on SQLite, a
+        # connection opening while another migrate writes may fail with "database is locked".
         if options["plan"] or options["check_unapplied"]:
-            super().handle(*args, **options)
-            return
-        alias = options["database"]
+            return super().execute(*args, **options)
         waiting = self.stderr if options["verbosity"] >= 1 else None
-        with migration_lock(alias, wait_seconds=options["lock_wait"], say=waiting):
-            if not options["prune"]:
-                try:
-                    refuse_a_newer_database(connections[alias])
-                except DatabaseFromNewerRelease as refusal:
-                    raise CommandError(str(refusal)) from None
-            super().handle(*args, **options)
+        with migration_lock(options["database"], wait_seconds=options["lock_wait"], say=waiting):
+            return super().execute(*args, **options)
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        if not (options["plan"] or options["check_unapplied"] or options["prune"]):
+            try:
+                refuse_a_newer_database(connections[options["database"]])
+            except DatabaseFromNewerRelease as refusal:
+                raise CommandError(str(refusal)) from None
+        super().handle(*args, **options)
 
 
 @contextmanager
