@@ -1,6 +1,8 @@
+import time
 from collections.abc import Callable
 from typing import Any
 
+import limits.storage.memory
 import pytest
 
 from apps.keys.services import api_key_create
@@ -10,10 +12,24 @@ from tests.factories import OrganizationFactory
 from tests.helpers import Api
 
 
+class _ClockFromAMinutesStart:
+    """The time limits' memory store reads, as if the test began 1 s into a minute: its
+    windows are the clock's minutes, and a test's hits straddling one's end would see the
+    sliding window's estimate round down (3 hits weighted 0.99 count as 2) and one more
+    allowed than the test asserts."""
+
+    def __init__(self) -> None:
+        self.offset = 61 - time.time() % 60
+
+    def time(self) -> float:
+        return time.time() + self.offset
+
+
 @pytest.fixture(autouse=True)
-def _fresh_rate_limits() -> None:
+def _fresh_rate_limits(monkeypatch: pytest.MonkeyPatch) -> None:
     """Each test starts with full budgets (the counters live in this process's memory)."""
     ratelimit._limiter.cache_clear()
+    monkeypatch.setattr(limits.storage.memory, "time", _ClockFromAMinutesStart())
 
 
 @pytest.fixture
