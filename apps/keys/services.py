@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from apps.keys.models import ApiKey
 from apps.organizations.models import Organization
+from hyperrep import ids
 from hyperrep.ids import BASE62
 
 KEY_FORMAT = re.compile(r"hrk_([A-Za-z0-9]{8})_([A-Za-z0-9]{32,128})")
@@ -81,12 +82,35 @@ def api_key_revoke(*, key_or_prefix: str) -> ApiKey:
     return key
 
 
-def api_key_authenticate(plaintext: str) -> ApiKey:
-    """The key a request presents, or KeyRejected with the documented reason."""
+def api_key_authenticate(
+    plaintext: str, *, organization_id: str | None = None
+) -> tuple[ApiKey, Organization | None]:
+    """The key a request presents, or KeyRejected with the documented reason.
+
+    A request that names an organization (`organization_id`, as given in its path) gets it
+    from the same query when the key reaches it (organization_list's rule: linked to the key
+    and active): the key and its organization are one join. Otherwise the organization is
+    None and the caller resolves it (organization_get), after the key's own checks, so a bad
+    key is still 403 before a malformed organization id's 400 and an unknown one's 404.
+    """
     match = KEY_FORMAT.fullmatch(plaintext)
     if match is None:
         raise KeyRejected("Invalid API Key")
-    key = ApiKey.objects.filter(prefix=match.group(1)).first()
+    key, organization = None, None
+    if organization_id is not None and ids.can_be_valid(organization_id, "org"):
+        link = (
+            ApiKey.organizations.through.objects.select_related("apikey", "organization")
+            .filter(
+                apikey__prefix=match.group(1),
+                organization__public_id=organization_id,
+                organization__is_active=True,
+            )
+            .first()
+        )
+        if link is not None:
+            key, organization = link.apikey, link.organization
+    if key is None:
+        key = ApiKey.objects.filter(prefix=match.group(1)).first()
     digest = key_digest(plaintext)  # computed even for unknown prefixes: same work either way
     if key is None or not hmac.compare_digest(key.digest, digest):
         raise KeyRejected("Invalid API Key")
@@ -103,4 +127,4 @@ def api_key_authenticate(plaintext: str) -> ApiKey:
             pk=key.pk,
         ).update(last_used_at=now)
         key.last_used_at = now
-    return key
+    return key, organization

@@ -5,7 +5,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from apps.keys.models import ApiKey
-from apps.organizations.selectors import organization_get, organization_list
+from apps.organizations.selectors import organization_list
 from apps.organizations.serializers import OrganizationSerializer
 from hyperrep.api.viewsets import ApiViewSet
 
@@ -33,7 +33,4 @@ class OrganizationViewSet(ApiViewSet):
 
     @extend_schema(responses=OrganizationSerializer)
     def retrieve(self, request: Request, organization_id: str, **kwargs: Any) -> Response:
-        organization = organization_get(
-            api_key=cast(ApiKey, request.auth), organization_id=organization_id
-        )
-        return Response(OrganizationSerializer(organization).data)
+        return Response(OrganizationSerializer(self.organization_named(organization_id)).data)

@@ -11,6 +11,10 @@ from tests.helpers import Api, detail
 
 pytestmark = pytest.mark.django_db
 
+# A route that names no organization, and two that name one: there the key and the
+# organization come in one query (api_key_authenticate), which must refuse a key alike.
+WHERE = ["/organizations", "/organizations/{org}", "/organizations/{org}/contacts"]
+
 
 def test_a_valid_key_lists_its_organization(api: Api, organization: Any) -> None:
     response = api.get("/organizations")
@@ -59,25 +63,43 @@ def test_invalid_key(api: Api, key: str) -> None:
     assert detail(response) == "Invalid API Key"
 
 
-def test_a_wrong_secret_behind_a_real_prefix_is_invalid(api: Api, api_key: str) -> None:
+@pytest.mark.parametrize("where", WHERE)
+def test_a_wrong_secret_behind_a_real_prefix_is_invalid(
+    api: Api, api_key: str, organization: Any, where: str
+) -> None:
     tampered = api_key[:-1] + ("a" if api_key[-1] != "a" else "b")
-    response = api.get("/organizations", key=tampered)
+    response = api.get(where.format(org=organization.public_id), key=tampered)
     assert response.status_code == 403
     assert detail(response) == "Invalid API Key"
 
 
-def test_inactive_key(api: Api, api_key: str) -> None:
+@pytest.mark.parametrize("where", WHERE)
+def test_inactive_key(api: Api, api_key: str, organization: Any, where: str) -> None:
     api_key_revoke(key_or_prefix=api_key)
-    response = api.get("/organizations")
+    response = api.get(where.format(org=organization.public_id))
     assert response.status_code == 403
     assert detail(response) == "API Key is inactive"
 
 
-def test_expired_key(make_key: Any, organization: Any) -> None:
+@pytest.mark.parametrize("where", WHERE)
+def test_expired_key(make_key: Any, organization: Any, where: str) -> None:
     key = make_key(organization, expires_at=timezone.now() - timedelta(seconds=1))
-    response = Api(key).get("/organizations")
+    response = Api(key).get(where.format(org=organization.public_id))
     assert response.status_code == 403
     assert detail(response) == "API Key has expired"
+
+
+@pytest.mark.parametrize("org", ["bad id!", "ctc_wrongtype", "org_unknown", "{other}"])
+def test_a_refused_key_is_403_before_what_is_wrong_with_the_organization(
+    api: Api, api_key: str, other_organization: Any, org: str
+) -> None:
+    tampered = api_key[:-1] + ("a" if api_key[-1] != "a" else "b")
+    path = f"/organizations/{org.format(other=other_organization.public_id)}/contacts"
+    response = api.get(path, key=tampered)
+    assert response.status_code == 403
+    assert detail(response) == "Invalid API Key"
+    answer = api.get(path)  # the key itself is good: what is wrong is the organization
+    assert answer.status_code == (400 if org in ("bad id!", "ctc_wrongtype") else 404)
 
 
 def test_a_key_expiring_later_works(make_key: Any, organization: Any) -> None:

@@ -78,10 +78,13 @@ def test_queries_do_not_grow_with_the_page(
     assert small == large
 
 
-def test_a_list_is_authentication_organization_and_one_page_query(
+def test_a_list_is_one_query_for_the_key_and_organization_and_one_for_the_page(
     api: Api, org_path: str, organization: Any, django_assert_num_queries: Any
 ) -> None:
     ContactFactory.create_batch(3, organization=organization)
     api.get(f"{org_path}/contacts")
-    with django_assert_num_queries(3):
+    with django_assert_num_queries(2) as captured:
         api.get(f"{org_path}/contacts", {"limit": "500"})
+    key_and_organization = captured.captured_queries[0]["sql"]
+    assert "keys_apikey" in key_and_organization
+    assert "organizations_organization" in key_and_organization

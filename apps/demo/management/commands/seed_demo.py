@@ -44,7 +44,7 @@ class Command(BaseCommand):
         if key_file is not None and key_file.exists():
             plaintext = key_file.read_text().strip()
             try:
-                key = api_key_authenticate(plaintext)
+                key, _ = api_key_authenticate(plaintext)
             except KeyRejected:
                 pass
             else:
