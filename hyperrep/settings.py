@@ -294,7 +294,7 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["hyperrep.api.authentication.ApiKeyAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["hyperrep.api.authentication.HasApiKeyAccess"],
     "DEFAULT_PARSER_CLASSES": ["hyperrep.api.parsers.StrictJSONParser"],
-    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_RENDERER_CLASSES": ["hyperrep.api.renderers.JSONRenderer"],
     "DEFAULT_CONTENT_NEGOTIATION_CLASS": "hyperrep.api.negotiation.JSONOnlyNegotiation",
     "DEFAULT_METADATA_CLASS": "hyperrep.api.negotiation.Metadata",
     "DEFAULT_PAGINATION_CLASS": "hyperrep.api.pagination.KeysetPagination",

@@ -5,8 +5,6 @@ loads."""
 from collections.abc import Callable
 from typing import Any
 
-from rest_framework.renderers import JSONRenderer
-
 from apps.companies.selectors import company_list
 from apps.companies.serializers import CompanySerializer
 from apps.contacts.selectors import contact_list
@@ -18,6 +16,7 @@ from apps.drafts.selectors import message_draft_list, response_draft_list
 from apps.drafts.serializers import MessageDraftSerializer, ResponseDraftSerializer
 from apps.organizations.models import Organization
 from apps.webhooks import events
+from hyperrep.api.renderers import JSONRenderer
 from hyperrep.api.serializers import format_datetime
 
 
