@@ -23,6 +23,7 @@ it: the parser refuses them in bodies (hyperrep/api/parsers.py) and the database
 """
 
 import re
+from collections.abc import Mapping
 from typing import Any
 
 import orjson
@@ -43,7 +44,7 @@ class JSONRenderer(DRFJSONRenderer):
         self,
         data: Any,
         accepted_media_type: str | None = None,
-        renderer_context: dict[str, Any] | None = None,
+        renderer_context: Mapping[str, Any] | None = None,
     ) -> bytes:
         if data is None:
             return b""

@@ -258,6 +258,10 @@ class OrganizationScopedViewSet(ApiViewSet):
             queryset = queryset.filter(**{self.parent[1]: self.parent_object})
         return queryset
 
+    def paginate_queryset(self, queryset: Any) -> list[Any] | None:
+        # A page is read as rows (hyperrep/rows.py): the same SQL, no model instances.
+        return super().paginate_queryset(cast(TenantQuerySet, queryset).rows())
+
     def get_object(self) -> Model:
         assert self.lookup_url_kwarg is not None
         return self.get_queryset().get_by_public_id(

@@ -20,7 +20,7 @@ Migrations see plain managers as well.
 API names by id; a tenant table need not have one.
 """
 
-from typing import Any, Self
+from typing import Any, Self, cast
 
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -29,7 +29,7 @@ from django.db.models.lookups import Exact
 from django.db.models.sql.where import AND
 from django.utils.text import capfirst
 
-from hyperrep import ids
+from hyperrep import ids, rows
 from hyperrep.errors import InvalidValue, NotFound
 
 
@@ -87,6 +87,21 @@ class TenantQuerySet(models.QuerySet):
         if row is None:
             raise InvalidValue(f"Invalid {name}")
         return row
+
+    def rows(self) -> Self:
+        """The same query, its results rows rather than model instances (hyperrep/rows.py);
+        its Prefetch lookups fill the rows' lists, one query each for all of them."""
+        clone: Any = self.values_list(named=True)
+        clone._iterable_class = rows.RowIterable
+        return cast(Self, clone)
+
+    def _prefetch_related_objects(self) -> None:
+        if self._iterable_class is not rows.RowIterable:
+            return super()._prefetch_related_objects()  # type: ignore[misc]
+        lookups = tuple(self._prefetch_related_lookups)  # type: ignore[attr-defined]
+        rows.prefetch(self.model, cast(list[Any], self._result_cache), lookups)
+        self._prefetch_done = True
+        return None
 
     # -- the guard ------------------------------------------------------------------------------
 

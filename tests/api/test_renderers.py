@@ -112,8 +112,8 @@ def test_what_drfs_encoder_writes() -> None:
         "set": {1},
         "bytes": b"raw",
         "moved": moved,
-        "returned": ReturnDict({"x": 1}, serializer=None),
-        "many": ReturnList([{"x": 1}], serializer=None),
+        "returned": ReturnDict({"x": 1}, serializer=None),  # type: ignore[call-overload]
+        "many": ReturnList([{"x": 1}], serializer=None),  # type: ignore[call-overload]
     }
     same(values)
     for name, value in values.items():
