@@ -66,4 +66,7 @@ class SaleSerializer(OutputSerializer):
     @extend_schema_field(SaleStatusSerializer(allow_null=True))
     def get_current_status(self, sale: Any) -> dict[str, Any] | None:
         history = sale.status_history
-        return SaleStatusSerializer(history[-1]).data if history else None
+        return _STATUS.to_representation(history[-1]) if history else None
+
+
+_STATUS = SaleStatusSerializer()  # renders without a context: one for every sale
