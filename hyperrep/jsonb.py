@@ -46,8 +46,10 @@ class JSONField(models.JSONField):
         return super().get_prep_value(canonical(value))
 
     def from_db_value(self, value: Any, expression: Any, connection: Any) -> Any:
-        # Most lists of a page hold empty ones (a message's cc and bcc): json.loads costs
-        # more than the rest of reading such a column.
+        # A page reads this for every JSON value of every row, most of them null or empty (a
+        # message's cc, bcc and form body): those without json.loads.
+        if value is None:
+            return None
         if value == "[]":
             return []
         if value == "{}":

@@ -113,6 +113,14 @@ def _same(value: Any) -> Any:
     return value
 
 
+def _texts(values: list[Any]) -> list[Any]:
+    """A ListField of text, as DRF renders it (`str()` of each item but None), without its
+    call per item when the items are text already, as a JSON column of addresses holds."""
+    if all(type(value) is str for value in values):
+        return values
+    return [None if value is None else str(value) for value in values]
+
+
 class OutputSerializer(serializers.Serializer):
     # A read-only rendering of a row. The declared fields document the shape (OpenAPI) and
     # are compiled once per class into steps, so that rendering a page of 500 rows does not
@@ -151,11 +159,15 @@ class OutputSerializer(serializers.Serializer):
             convert = format_datetime
         elif isinstance(field, _VERBATIM):
             convert = None
+        elif isinstance(field, serializers.ListField) and isinstance(
+            field.child, serializers.CharField
+        ):
+            convert = _texts
         return name, read, convert, None, None
 
     def to_representation(self, instance: Any) -> dict[str, Any]:
         row = {}
-        for name, read, convert, method, nested in self._plan():
+        for name, read, convert, method, nested in self._plans.get(type(self)) or self._plan():
             if method is not None:
                 row[name] = getattr(self, method)(instance)
                 continue

@@ -3,6 +3,7 @@ each rendering sees its own context, and no class keeps a rendering's context al
 
 import gc
 import weakref
+from datetime import UTC, datetime
 from types import SimpleNamespace
 from typing import Any
 
@@ -59,3 +60,52 @@ def test_no_class_keeps_a_rendering_alive() -> None:
     del request
     gc.collect()
     assert kept() is None
+
+
+class EverythingSerializer(OutputSerializer):
+    text = serializers.CharField(allow_null=True)
+    choice = serializers.ChoiceField(choices=["a", "b"])
+    number = serializers.IntegerField()
+    ratio = serializers.FloatField()
+    flag = serializers.BooleanField()
+    when = serializers.DateTimeField()
+    document = serializers.JSONField()
+    texts = serializers.ListField(child=serializers.CharField())
+    numbers = serializers.ListField(child=serializers.IntegerField())
+
+
+class DRFEverythingSerializer(serializers.Serializer):
+    text = serializers.CharField(allow_null=True)
+    choice = serializers.ChoiceField(choices=["a", "b"])
+    number = serializers.IntegerField()
+    ratio = serializers.FloatField()
+    flag = serializers.BooleanField()
+    when = serializers.DateTimeField()
+    document = serializers.JSONField()
+    texts = serializers.ListField(child=serializers.CharField())
+    numbers = serializers.ListField(child=serializers.IntegerField())
+
+
+def test_the_plan_renders_what_drfs_fields_render() -> None:
+    rows = [
+        SimpleNamespace(
+            text=text,
+            choice="a",
+            number=7,
+            ratio=0.25,
+            flag=True,
+            when=datetime(2024, 5, 1, 10, 0, 0, micro, tzinfo=UTC),
+            document={"a": [1, None]},
+            texts=texts,
+            numbers=["3", 4],
+        )
+        for text, micro, texts in [
+            ("x", 0, []),
+            (None, 123456, ["a@b.example", "c@d.example"]),
+            ("", 5, ["a", 1, None]),  # not all text: each item as DRF's CharField renders it
+        ]
+    ]
+    for row in rows:
+        ours = dict(EverythingSerializer(row).data)
+        theirs = dict(DRFEverythingSerializer(row).data)
+        assert ours == theirs
