@@ -2,7 +2,6 @@
 
 from collections.abc import Callable
 from datetime import UTC, datetime
-from operator import attrgetter
 from typing import Any, ClassVar
 
 from drf_spectacular.utils import extend_schema_field
@@ -99,86 +98,112 @@ def format_datetime(value: datetime) -> str:
 
 # Fields whose model values are already what JSON needs (str, dict, list, None).
 _VERBATIM = (serializers.CharField, serializers.ChoiceField, serializers.JSONField)
-# (key, read the value from the row, convert it, method field's name, nested serializer).
-_Step = tuple[
-    str,
-    Callable[[Any], Any],
-    Callable[[Any], Any] | None,
-    str | None,
-    "tuple[type[OutputSerializer], bool] | None",
-]
-
-
-def _same(value: Any) -> Any:
-    return value
 
 
 def _texts(values: list[Any]) -> list[Any]:
     """A ListField of text, as DRF renders it (`str()` of each item but None), without its
     call per item when the items are text already, as a JSON column of addresses holds."""
-    if all(type(value) is str for value in values):
+    if not values or all(type(value) is str for value in values):
         return values
     return [None if value is None else str(value) for value in values]
 
 
 class OutputSerializer(serializers.Serializer):
-    # A read-only rendering of a row. The declared fields document the shape (OpenAPI) and
-    # are compiled once per class into steps, so that rendering a page of 500 rows does not
-    # pay DRF's per-field machinery 500 times over. The plan is compiled from a template
-    # instance that has no context and renders nothing; what needs the live serializer (a
-    # method field, which may read self.context; a nested serializer) is called on it.
-    # (Comments, not a docstring: the OpenAPI generator would publish it as every schema's
-    # description.)
+    # A read-only rendering of a row (a model instance, or a row of hyperrep/rows.py: both
+    # are read by attribute). The declared fields document the shape (OpenAPI) and are
+    # compiled once per class into one function, so that rendering a page of 500 rows pays
+    # neither DRF's per-field machinery nor a loop over the fields 500 times over. The
+    # function is compiled from a template instance that has no context and renders
+    # nothing; what needs the live serializer (a method field, which may read self.context;
+    # a nested serializer) is called on it. (Comments, not a docstring: the OpenAPI
+    # generator would publish it as every schema's description.)
 
-    _plans: ClassVar[dict[type, list[_Step]]] = {}
-
-    @classmethod
-    def _plan(cls) -> list[_Step]:
-        plan = cls._plans.get(cls)
-        if plan is None:
-            plan = [cls._step(name, field) for name, field in cls().fields.items()]
-            cls._plans[cls] = plan
-        return plan
-
-    @staticmethod
-    def _step(name: str, field: serializers.Field) -> _Step:
-        source = field.source or name  # bound fields always have a source
-        if isinstance(field, serializers.SerializerMethodField):
-            return name, _same, None, field.method_name, None
-        read: Callable[[Any], Any] = _same if source == "*" else attrgetter(source)
-        if isinstance(field, serializers.ListSerializer) and isinstance(
-            field.child, OutputSerializer
-        ):
-            return name, read, None, None, (type(field.child), True)
-        if isinstance(field, OutputSerializer):
-            return name, read, None, None, (type(field), False)
-        if "." in source:
-            return name, field.get_attribute, field.to_representation, None, None
-        convert: Callable[[Any], Any] | None = field.to_representation
-        if isinstance(field, serializers.DateTimeField):
-            convert = format_datetime
-        elif isinstance(field, _VERBATIM):
-            convert = None
-        elif isinstance(field, serializers.ListField) and isinstance(
-            field.child, serializers.CharField
-        ):
-            convert = _texts
-        return name, read, convert, None, None
+    _renderers: ClassVar[dict[type, Callable[[Any, Any], dict[str, Any]]]] = {}
 
     def to_representation(self, instance: Any) -> dict[str, Any]:
-        row = {}
-        for name, read, convert, method, nested in self._plans.get(type(self)) or self._plan():
-            if method is not None:
-                row[name] = getattr(self, method)(instance)
+        render = self._renderers.get(type(self)) or self._compile()
+        return render(self, instance)
+
+    @classmethod
+    def _compile(cls) -> Callable[[Any, Any], dict[str, Any]]:
+        """`render(self, row) -> dict`: for each field in order, its value read from the row
+        (None stays None), then converted, or rendered by a nested serializer or a method.
+        Generated source, built only from the class's own declarations. A nested class that
+        needs no live serializer (no method field at any depth) is its own function, called
+        directly; one that does is rendered by a live child (_render_nested)."""
+        lines = ["def render(self, row):"]
+        namespace: dict[str, Any] = {"_render_nested": cls._render_nested}
+        fields = cls().fields
+        for number, (name, field) in enumerate(fields.items()):
+            value, source = f"v{number}", field.source or name  # bound fields have one
+            if isinstance(field, serializers.SerializerMethodField):
+                lines.append(f"    {value} = self.{field.method_name}(row)")
                 continue
-            value = read(instance)
-            if value is None:
-                row[name] = None
-            elif nested is not None:
-                row[name] = self._render_nested(name, nested, value)
-            else:
-                row[name] = value if convert is None else convert(value)
-        return row
+            if source == "*":
+                lines.append(f"    {value} = row")
+            elif source.isidentifier():
+                lines.append(f"    {value} = row.{source}")
+            else:  # a dotted source: DRF's own reading, through the field
+                namespace[f"read{number}"] = field.get_attribute
+                lines.append(f"    {value} = read{number}(row)")
+            many = isinstance(field, serializers.ListSerializer)
+            nested = field.child if many else field  # type: ignore[attr-defined]
+            if isinstance(nested, OutputSerializer):
+                child = type(nested)
+                if child._needs_a_live_serializer():
+                    namespace[f"nested{number}"] = (child, many)
+                    rendered = f"_render_nested(self, {name!r}, nested{number}, {value})"
+                else:
+                    namespace[f"render{number}"] = child._renderers.get(child) or child._compile()
+                    rendered = f"render{number}(None, {value})"
+                    if many:
+                        rendered = f"[render{number}(None, item) for item in {value}]"
+                lines.append(f"    if {value} is not None: {value} = {rendered}")
+                continue
+            convert, unchanged = cls._conversion(field)
+            if convert is not None:
+                namespace[f"convert{number}"], namespace[f"kind{number}"] = convert, unchanged
+                test = f"{value} is not None"
+                if unchanged is not None:  # what the conversion returns as it is
+                    test += f" and {value}.__class__ is not kind{number}"
+                lines.append(f"    if {test}: {value} = convert{number}({value})")
+        row = ", ".join(f"{name!r}: v{number}" for number, name in enumerate(fields))
+        lines.append(f"    return {{{row}}}")
+        exec(compile("\n".join(lines), f"<{cls.__qualname__} renderer>", "exec"), namespace)  # noqa: S102
+        render: Callable[[Any, Any], dict[str, Any]] = namespace["render"]
+        cls._renderers[cls] = render
+        return render
+
+    @classmethod
+    def _needs_a_live_serializer(cls) -> bool:
+        """Whether rendering reads the serializer itself: a method field, here or nested."""
+        for field in cls().fields.values():
+            nested = field.child if isinstance(field, serializers.ListSerializer) else field
+            if isinstance(nested, serializers.SerializerMethodField) or (
+                isinstance(nested, OutputSerializer) and nested._needs_a_live_serializer()
+            ):
+                return True
+        return False
+
+    @staticmethod
+    def _conversion(field: serializers.Field) -> tuple[Callable[[Any], Any] | None, type | None]:
+        """How a field's value becomes JSON, and the type of value it returns unchanged:
+        DRF's own to_representation, but none where the value is already what it returns
+        (text, choices, JSON), and a cheaper equal where there is one."""
+        if isinstance(field, serializers.DateTimeField):
+            return format_datetime, None
+        if isinstance(field, _VERBATIM):
+            return None, None
+        if isinstance(field, serializers.ListField) and isinstance(
+            field.child, serializers.CharField
+        ):
+            return _texts, None
+        kinds = {
+            serializers.BooleanField: bool,  # True for True, False for False
+            serializers.IntegerField: int,  # int(value): the same int, but a bool is 1 or 0
+            serializers.FloatField: float,  # float(value)
+        }
+        return field.to_representation, kinds.get(type(field))
 
     def _render_nested(
         self, name: str, nested: "tuple[type[OutputSerializer], bool]", value: Any

@@ -91,18 +91,19 @@ def test_the_plan_renders_what_drfs_fields_render() -> None:
         SimpleNamespace(
             text=text,
             choice="a",
-            number=7,
-            ratio=0.25,
-            flag=True,
+            number=number,
+            ratio=ratio,
+            flag=flag,
             when=datetime(2024, 5, 1, 10, 0, 0, micro, tzinfo=UTC),
             document={"a": [1, None]},
             texts=texts,
             numbers=["3", 4],
         )
-        for text, micro, texts in [
-            ("x", 0, []),
-            (None, 123456, ["a@b.example", "c@d.example"]),
-            ("", 5, ["a", 1, None]),  # not all text: each item as DRF's CharField renders it
+        # Values of other types than the field's: DRF's conversion of each (a bool is 1).
+        for text, micro, texts, number, ratio, flag in [
+            ("x", 0, [], 7, 0.25, True),
+            (None, 123456, ["a@b.example", "c@d.example"], True, 1, "false"),
+            ("", 5, ["a", 1, None], "5", "2.5", 0),  # not all text: each item as DRF's
         ]
     ]
     for row in rows:
