@@ -23,7 +23,8 @@ from typing import Any
 from django.db import models
 from django.db.models import F, Lookup, Prefetch
 from django.db.models.fields.reverse_related import ManyToOneRel
-from django.db.models.query import ValuesListIterable
+from django.db.models.query import BaseIterable
+from django.db.models.sql.constants import MULTI
 
 
 class AnyOf(Lookup):
@@ -46,23 +47,38 @@ class AnyOf(Lookup):
         return f"{column} = ANY(%s)", (*params, self.rhs)
 
 
-class RowIterable(ValuesListIterable):
-    """What `rows()` yields: one row class per model, columns and children (to_attr lists,
-    empty until the page's prefetch fills them)."""
+class RowIterable(BaseIterable):
+    """What `rows()` yields: the query's own columns, converted as Django converts them (JSON
+    parsed, SQLite's datetimes read), one column at a time, into one row class per model,
+    columns and children (to_attr lists, empty until the page's prefetch fills them)."""
 
     def __iter__(self) -> Any:
         queryset: Any = self.queryset
-        query = queryset.query
-        columns = (*query.extra_select, *query.values_select, *query.annotation_select)
+        if queryset.query.select_related:
+            raise TypeError("rows are one table's columns and annotations: no select_related")
+        compiler = queryset.query.get_compiler(queryset.db)
+        chunks = compiler.execute_sql(
+            MULTI, chunked_fetch=self.chunked_fetch, chunk_size=self.chunk_size
+        )
+        selected = compiler.select[: compiler.col_count]
+        columns = tuple(alias or expression.target.attname for expression, _, alias in selected)
+        found: list[Any] = [values for chunk in chunks for values in chunk]
+        converters = compiler.get_converters([expression for expression, _, _ in selected])
+        if converters:
+            found = [list(values) for values in found]
+            connection = compiler.connection
+            for position, (functions, expression) in converters.items():
+                for values in found:
+                    value = values[position]
+                    for function in functions:
+                        value = function(value, expression, connection)
+                    values[position] = value
         children = tuple(_to_attr(lookup) for lookup in queryset._prefetch_related_lookups)
         row = row_class(queryset.model, columns, children)
         new = tuple.__new__
         if not children:
-            for values in super().__iter__():
-                yield new(row, values)
-            return
-        for values in super().__iter__():
-            yield new(row, (*values, *([] for _ in children)))
+            return (new(row, values) for values in found)
+        return (new(row, (*values, *([] for _ in children))) for values in found)
 
 
 def _to_attr(lookup: Any) -> str:

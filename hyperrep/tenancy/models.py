@@ -91,7 +91,7 @@ class TenantQuerySet(models.QuerySet):
     def rows(self) -> Self:
         """The same query, its results rows rather than model instances (hyperrep/rows.py);
         its Prefetch lookups fill the rows' lists, one query each for all of them."""
-        clone: Any = self.values_list(named=True)
+        clone = self._chain()  # type: ignore[attr-defined]
         clone._iterable_class = rows.RowIterable
         return cast(Self, clone)
 
