@@ -21,8 +21,6 @@ SECRET_KEY defaults to a random value: everything that needs it runs under this 
 """
 
 import argparse
-import cProfile
-import pstats
 import time
 from typing import Any
 
@@ -250,7 +248,9 @@ PHASES = {
     ("django/db/models/sql/compiler.py", "as_sql"): "SQL compilation (3 queries)",
     ("django/db/models/base.py", "from_db"): "model instances",
     ("rest_framework/serializers.py", "data"): "serializer",
+    ("hyperrep/api/renderers.py", "render"): "JSON encoding",
     ("rest_framework/renderers.py", "render"): "JSON encoding",
+    ("~", "<built-in method orjson.dumps>"): "JSON encoding",
     ("bench/floor.py", "<listcomp>"): "rows to dicts (floor)",
     ("json/__init__.py", "dumps"): "JSON encoding",
     ("hyperrep/api/pagination.py", "encode_cursor"): "next_cursor (Fernet)",
@@ -259,36 +259,13 @@ PHASES = {
 }
 
 
-def _profile(seeded: Seeded, requests: int = 200) -> list[str]:
-    client = harness.client(seeded.api_key)
-    out = [
+def _profile(seeded: Seeded) -> list[str]:
+    paths = _paths(seeded)
+    return [
         "## Where the time goes (cProfile, in-process, Django test client)\n",
-        f"Cumulative time per request over {requests} requests of each view; profiling inflates "
-        "every figure, compare them with each other.\n",
-        "| phase | API ms/req | floor ms/req |",
-        "|---|---|---|",
+        *harness.profile_phases(seeded.api_key, [paths["api"], paths["floor"]], PHASES),
+        "",
     ]
-    columns = []
-    for path in (_paths(seeded)["api"], _paths(seeded)["floor"]):
-        for _ in range(20):
-            client.get(path)
-        profiler = cProfile.Profile()
-        profiler.enable()
-        for _ in range(requests):
-            client.get(path)
-        profiler.disable()
-        stats: dict[Any, Any] = pstats.Stats(profiler).stats  # type: ignore[attr-defined]
-        per_phase: dict[str, float] = {}
-        for (filename, _line, function), (_cc, _nc, _tt, cumulative, _callers) in stats.items():
-            for (suffix, name), label in PHASES.items():
-                if function == name and filename.endswith(suffix):
-                    # Nested matches (ListSerializer.data calling Serializer.data): the outer.
-                    per_phase[label] = max(per_phase.get(label, 0.0), cumulative)
-        columns.append(per_phase)
-    for label in dict.fromkeys(PHASES.values()):
-        cells = [f"{c[label] / requests * 1000:.2f}" if label in c else "-" for c in columns]
-        out.append(f"| {label} | {' | '.join(cells)} |")
-    return [*out, ""]
 
 
 if __name__ == "__main__":

@@ -24,7 +24,6 @@ import argparse
 import time
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
 
 from bench import harness
 
@@ -64,7 +63,7 @@ def main() -> None:
         "`VACUUM (ANALYZE)`.\n"
     ]
     lines += _plans(seeded)
-    lines += _same_queries(seeded)
+    lines += harness.same_queries(seeded.api_key, _load_paths(seeded))
     with harness.gunicorn(app=harness.RAW_APP) as port:
         for label, path in _load_paths(seeded).items():
             out, _runs = harness.compare_loads(
@@ -249,7 +248,7 @@ def _plans(seeded: Seeded) -> list[str]:
     return [*table, "", "<details><summary>Plans</summary>\n", *plans, "</details>\n"]
 
 
-# -- 3. the floors send the API's SQL -----------------------------------------------------------
+# -- 3. the lists loaded -------------------------------------------------------------------------
 
 
 def _load_paths(seeded: Seeded) -> dict[str, dict[str, str]]:
@@ -270,38 +269,6 @@ def _load_paths(seeded: Seeded) -> dict[str, dict[str, str]]:
             "raw": f"{RAW_PREFIX}{org}/conversations?limit=100",
         },
     }
-
-
-def _same_queries(seeded: Seeded) -> list[str]:
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
-
-    client = harness.client(seeded.api_key)
-    out = ["## API against its floors\n"]
-    for label, paths in _load_paths(seeded).items():
-        selects: dict[str, Any] = {}
-        for target in ("api", "floor"):
-            client.get(paths[target])  # the once-a-minute last_used_at write, if due, is here
-            with CaptureQueriesContext(connection) as queries:
-                assert client.get(paths[target]).status_code == 200
-            selects[target] = [q["sql"] for q in queries if q["sql"].startswith("SELECT")]
-        selects["raw"] = harness.raw_selects(paths["raw"], seeded.api_key)
-        assert selects["api"] == selects["floor"] == selects["raw"], selects
-        out.append(
-            f"- `{label}`: both floors send the API's {len(selects['api'])} SELECTs, character "
-            f"for character (checked in-process), and answer its bytes (checked over HTTP "
-            f"before loading)."
-        )
-    out.append(
-        "\nThe Django floors (bench/floor.py) are plain Django views on the same middleware "
-        "that call the same services and selectors and render the rows from cursor tuples, "
-        "without DRF or model instances. The raw floor (bench/raw_floor.py) is a plain WSGI "
-        "application on psycopg 3 with one connection per thread, no Django in its requests: "
-        "the same SELECTs as SQL strings, rows rendered by position, the key's work as the API "
-        "does it; it leaves out Django's middleware, the rate-limit budget and the connection "
-        "health check (`SELECT 1`).\n"
-    )
-    return out
 
 
 if __name__ == "__main__":

@@ -1,7 +1,8 @@
 """Floors of the benchmarked lists: plain Django views, no DRF.
 
 Each does its list's work through the same services and selectors (api_key_authenticate,
-organization_get, contact_list, conversation_list, message_list), so it sends the API's SQL
+organization_get, contact_list, conversation_list, message_list, sale_list,
+response_draft_list, and the selectors' prefetch querysets), so it sends the API's SQL
 string for string (the benchmarks check it), and writes the API's JSON bytes, cursor
 included. It skips DRF's view machinery (request wrapping, authentication and permission
 classes, filter backend, paginator class, serializer, renderer) and the ORM's model
@@ -13,22 +14,29 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+import orjson
 from django.db import connection
-from django.db.models import QuerySet
+from django.db.models import Prefetch, QuerySet
 from django.http import HttpRequest, HttpResponse
 from rest_framework.exceptions import APIException
 
 from apps.contacts.selectors import contact_list
 from apps.conversations.models import Conversation, TrackedLink
 from apps.conversations.selectors import conversation_list, message_list
+from apps.drafts.models import DraftStatus
+from apps.drafts.selectors import response_draft_list
 from apps.keys.services import KeyRejected, api_key_authenticate
 from apps.organizations.models import Organization
 from apps.organizations.selectors import organization_get
+from apps.sales.models import Sale
+from apps.sales.selectors import sale_list
 from hyperrep.api.exceptions import error_response
 from hyperrep.api.pagination import collection_scope, encode_cursor
 from hyperrep.api.serializers import format_datetime
+from hyperrep.rows import AnyOf
 
 Row = dict[str, Any]
+_LINE_SEPARATOR, _PARAGRAPH_SEPARATOR = "\u2028".encode(), "\u2029".encode()
 
 
 def contacts_floor(request: HttpRequest, organization_id: str) -> HttpResponse:
@@ -67,16 +75,10 @@ def messages_floor(
 ) -> HttpResponse:
     links: dict[int, list[Row]] = {}
 
-    def narrow(organization: Organization, queryset: QuerySet) -> QuerySet:
-        conversation = Conversation.objects.for_org(organization).by_public_id(
-            conversation_id, "conversation_id"
-        )
-        return queryset.filter(conversation=conversation)
-
     def prefetch(organization: Organization, rows: list[Row]) -> None:
-        # The query prefetch_related sends for the fetched messages.
+        # The query the page's prefetch sends for the fetched messages (hyperrep/rows.py).
         page = TrackedLink.objects.for_org(organization).order_by("id")
-        for link in _rows(page.filter(message__in=[row["id"] for row in rows])):
+        for link in _rows(page.filter(AnyOf("message_id", [row["id"] for row in rows]))):
             links.setdefault(link["message_id"], []).append(
                 {
                     "link_id": link["public_id"],
@@ -109,9 +111,107 @@ def messages_floor(
             "tracked_links": links.get(row["id"], []),
         }
 
+    narrow = _in_conversation(conversation_id)
     return _list(
         request, organization_id, message_list, ("sent_at", "id"), render, narrow, prefetch
     )
+
+
+def sales_floor(request: HttpRequest, organization_id: str) -> HttpResponse:
+    lookups: list[Prefetch] = []
+    related: dict[str, dict[int, list[Row]]] = {}
+
+    def selector(*, organization: Organization) -> QuerySet:
+        queryset = sale_list(organization=organization)
+        lookups.extend(queryset._prefetch_related_lookups)  # type: ignore[attr-defined]
+        return queryset
+
+    def prefetch(organization: Organization, rows: list[Row]) -> None:
+        # The queries the page's prefetch sends for the fetched sales (hyperrep/rows.py), in
+        # the selector's order: each Prefetch's queryset narrowed to them by the reverse
+        # foreign key, the ids as one array.
+        if not rows:
+            return
+        sales = [row["id"] for row in rows]
+        for lookup in lookups:
+            link = Sale._meta.get_field(lookup.prefetch_through).field.attname  # type: ignore[union-attr]
+            assert lookup.queryset is not None
+            assert lookup.to_attr is not None
+            by_sale = related.setdefault(lookup.to_attr, {})
+            for item in _rows(lookup.queryset.filter(AnyOf(link, sales))):
+                by_sale.setdefault(item[link], []).append(item)
+
+    def render(row: Row) -> Row:
+        history = [
+            {
+                "label": change["label"],
+                "status": change["status"],
+                "changed_at": format_datetime(change["changed_at"]),
+            }
+            for change in related["status_history"].get(row["id"], [])
+        ]
+        return {
+            "sale_id": row["public_id"],
+            "associated_conversation_ids": [
+                link["conversation_public_id"]
+                for link in related["conversation_links"].get(row["id"], [])
+            ],
+            "company_id": row["company_public_id"],
+            "owner_id": row["owner_public_id"],
+            "associated_contacts": [
+                {"contact_id": link["contact_public_id"], "is_primary": link["is_primary"]}
+                for link in related["contact_links"].get(row["id"], [])
+            ],
+            "quote_details": json.loads(row["quote_details"]),  # jsonb comes as text
+            "custom_fields": json.loads(row["custom_fields"]),
+            "current_status": history[-1] if history else None,
+            "status_history": history,
+            "created_at": format_datetime(row["created_at"]),
+            "last_activity_at": format_datetime(row["last_activity_at"]),
+        }
+
+    return _list(request, organization_id, selector, ("-created_at", "-id"), render, None, prefetch)
+
+
+def response_drafts_floor(
+    request: HttpRequest, organization_id: str, conversation_id: str
+) -> HttpResponse:
+    def render(row: Row) -> Row:
+        scheduled_send_at, sent_at = row["scheduled_send_at"], row["sent_at"]
+        return {
+            "response_id": row["public_id"],
+            "conversation_id": row["conversation_public_id"],
+            "modality": row["modality"],
+            "body_html": row["body_html"],
+            "cc_emails": json.loads(row["cc_emails"]),
+            "bcc_emails": json.loads(row["bcc_emails"]),
+            "status": row["status"],
+            "scheduled_to_send": row["scheduled_to_send"],
+            "scheduled_send_at": scheduled_send_at and format_datetime(scheduled_send_at),
+            "sent_at": sent_at and format_datetime(sent_at),
+            "created_at": format_datetime(row["created_at"]),
+            "updated_at": format_datetime(row["updated_at"]),
+            "attempts": row["attempts"],
+            "failure_reason": row["last_error"] if row["status"] == DraftStatus.FAILED else None,
+        }
+
+    narrow = _in_conversation(conversation_id)
+    return _list(
+        request, organization_id, response_draft_list, ("-created_at", "-id"), render, narrow
+    )
+
+
+def _in_conversation(conversation_id: str) -> Callable[[Organization, QuerySet], QuerySet]:
+    """A nested list's parent, as OrganizationScopedViewSet resolves it: the conversation
+    within the organization, then the rows narrowed to it."""
+
+    def narrow(organization: Organization, queryset: QuerySet) -> QuerySet:
+        conversation = Conversation.objects.for_org(organization).by_public_id(
+            conversation_id, "conversation_id"
+        )
+        return queryset.filter(conversation=conversation)
+
+    return narrow
 
 
 def _list(
@@ -127,11 +227,11 @@ def _list(
     if not plaintext:
         return error_response(403, "Missing API Key")
     try:
-        key = api_key_authenticate(plaintext)
+        key, fetched = api_key_authenticate(plaintext, organization_id=organization_id)
     except KeyRejected as rejected:
         return error_response(403, str(rejected))
     try:
-        organization = organization_get(api_key=key, organization_id=organization_id)
+        organization = fetched or organization_get(api_key=key, organization_id=organization_id)
     except APIException as failure:  # 400 Invalid organization_id, 404 Organization not found
         return error_response(failure.status_code, str(failure.detail))
     limit = int(request.GET.get("limit", "50"))
@@ -140,7 +240,7 @@ def _list(
         queryset = narrow(organization, queryset)
     rows = _rows(queryset.order_by(*ordering)[: limit + 1])
     if prefetch is not None:
-        # As prefetch_related does: for every row fetched, the one past the page included.
+        # As the page's prefetch does: for every row fetched, the one past the page included.
         prefetch(organization, rows)
     next_cursor = None
     if len(rows) > limit:
@@ -156,10 +256,11 @@ def _list(
             "has_more": next_cursor is not None,
         },
     }
-    # As DRF's JSONRenderer with UNICODE_JSON and COMPACT_JSON.
-    text = json.dumps(body, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-    text = text.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
-    return HttpResponse(text.encode(), content_type="application/json")
+    # As the API's renderer (hyperrep/api/renderers.py): orjson, with U+2028 and U+2029
+    # escaped, DRF's JSONRenderer's bytes (the lists hold no floats).
+    text = orjson.dumps(body)
+    text = text.replace(_LINE_SEPARATOR, b"\\u2028").replace(_PARAGRAPH_SEPARATOR, b"\\u2029")
+    return HttpResponse(text, content_type="application/json")
 
 
 def _rows(queryset: QuerySet) -> list[Row]:

@@ -4,12 +4,14 @@ round-trip median, and the report. The scripts (contacts_list.py, conversation_l
 analytics.py) say what they measure; this says how.
 """
 
+import cProfile
 import http.client
 import io
 import json
 import logging
 import os
 import platform
+import pstats
 import secrets
 import socket
 import statistics
@@ -74,16 +76,16 @@ def fresh_django(default_database_url: str) -> None:
     call_command("migrate", verbosity=0)
 
 
-def seed_demo(messages: int) -> tuple[Any, str, float]:
-    """`manage.py seed_demo --messages N` in this process: the demo organization, its API
-    key and the seconds the seeding took."""
+def seed_demo(messages: int, *options: str) -> tuple[Any, str, float]:
+    """`manage.py seed_demo --messages N [options]` in this process: the demo organization,
+    its API key and the seconds the seeding took."""
     from django.core.management import call_command
 
     from apps.keys.models import ApiKey
 
     began = time.monotonic()
     out = io.StringIO()
-    call_command("seed_demo", "--messages", str(messages), stdout=out)
+    call_command("seed_demo", "--messages", str(messages), *options, stdout=out)
     seconds = time.monotonic() - began
     api_key = out.getvalue().strip().splitlines()[-1]
     organization = ApiKey.objects.get(prefix=api_key[4:12]).organizations.get()
@@ -347,6 +349,77 @@ def raw_selects(path: str, api_key: str) -> list[str]:
     raw.connection().close()
     assert answer == ["200 OK"], (answer, body)
     return [query for query in sent if query.startswith("SELECT")]
+
+
+def same_queries(api_key: str, load_paths: dict[str, dict[str, str]]) -> list[str]:
+    """Check that both floors send the API's SELECTs for each list of `load_paths` (label ->
+    {"api", "floor", "raw"} paths), character for character, in this process; the report's
+    lines saying so."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    test_client = client(api_key)
+    out = ["## API against its floors\n"]
+    for label, paths in load_paths.items():
+        selects: dict[str, Any] = {}
+        for target in ("api", "floor"):
+            test_client.get(paths[target])  # the once-a-minute last_used_at write, if due
+            with CaptureQueriesContext(connection) as queries:
+                assert test_client.get(paths[target]).status_code == 200
+            selects[target] = [q["sql"] for q in queries if q["sql"].startswith("SELECT")]
+        selects["raw"] = raw_selects(paths["raw"], api_key)
+        assert selects["api"] == selects["floor"] == selects["raw"], selects
+        out.append(
+            f"- `{label}`: both floors send the API's {len(selects['api'])} SELECTs, character "
+            f"for character (checked in-process), and answer its bytes (checked over HTTP "
+            f"before loading)."
+        )
+    out.append(
+        "\nThe Django floors (bench/floor.py) are plain Django views on the same middleware "
+        "that call the same services and selectors and render the rows from cursor tuples, "
+        "without DRF or model instances. The raw floor (bench/raw_floor.py) is a plain WSGI "
+        "application on psycopg 3 with one connection per thread, no Django in its requests: "
+        "the same SELECTs as SQL strings, rows rendered by position, the key's work as the API "
+        "does it; it leaves out Django's middleware, the rate-limit budget and the connection "
+        "health check (`SELECT 1`).\n"
+    )
+    return out
+
+
+def profile_phases(
+    api_key: str, paths: list[str], phases: dict[tuple[str, str], str], requests: int = 200
+) -> list[str]:
+    """A table of the cumulative time per request of each phase (`phases`: (file suffix,
+    function) -> label) under cProfile, one column per path (the API, then its floor), over
+    `requests` requests of each made in this process."""
+    test_client = client(api_key)
+    out = [
+        f"Cumulative time per request over {requests} requests of each view; profiling inflates "
+        "every figure, compare them with each other.\n",
+        "| phase | API ms/req | floor ms/req |",
+        "|---|---|---|",
+    ]
+    columns = []
+    for path in paths:
+        for _ in range(20):
+            test_client.get(path)
+        profiler = cProfile.Profile()
+        profiler.enable()
+        for _ in range(requests):
+            test_client.get(path)
+        profiler.disable()
+        stats: dict[Any, Any] = pstats.Stats(profiler).stats  # type: ignore[attr-defined]
+        per_phase: dict[str, float] = {}
+        for (filename, _line, function), (_cc, _nc, _tt, cumulative, _callers) in stats.items():
+            for (suffix, name), label in phases.items():
+                if function == name and filename.endswith(suffix):
+                    # Nested matches (ListSerializer.data calling Serializer.data): the outer.
+                    per_phase[label] = max(per_phase.get(label, 0.0), cumulative)
+        columns.append(per_phase)
+    for label in dict.fromkeys(phases.values()):
+        cells = [f"{c[label] / requests * 1000:.2f}" if label in c else "-" for c in columns]
+        out.append(f"| {label} | {' | '.join(cells)} |")
+    return out
 
 
 # -- the report ---------------------------------------------------------------------------------

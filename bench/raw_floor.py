@@ -3,15 +3,18 @@ no Django in the request path. It is the least a Python server can do for the AP
 the same SELECTs as the API, string for string (the benchmarks check it), on one persistent
 connection per thread, and the API's JSON bytes, next_cursor included.
 
-Per request, as the API: the key looked up by its prefix, its HMAC-SHA256 digest compared in
-constant time, active and expiry checked, last_used_at written at most once a minute; the
-organization looked up through the key's organizations (active only); for messages, the
-conversation within it; then the page of limit + 1 rows (and, for messages, the tracked links
-of every row fetched, as prefetch_related asks for them). Rows are tuples, rendered by
-position. The cursor is bound to the API's path, so the API accepts it. What it leaves out:
-Django's middleware (request id, log line, metrics, security headers), the rate-limit budget,
-and the connection health check (Django's `SELECT 1` before a request's first query). Only
-first pages without filters: a yardstick, not an endpoint.
+Per request, as the API: the key looked up by its prefix together with the organization of
+the path, through the key's organizations (active only), in one join (without a match: the
+key alone, then the organization after the key's checks); its HMAC-SHA256 digest compared in
+constant time, active and expiry checked, last_used_at written at most once a minute; for
+messages and response drafts, the conversation within the organization; then the page of
+limit + 1 rows (and what the page's prefetch asks for every row fetched, the ids as one
+array, hyperrep/rows.py: the tracked links of messages; the contacts, conversations and
+status history of sales). Rows are tuples, rendered by position. The cursor is bound to the
+API's path, so the API accepts it. What it leaves out: Django's middleware (request id, log
+line, metrics, security headers), the rate-limit budget, and the connection health check
+(Django's `SELECT 1` before a request's first query). Only first pages without filters: a
+yardstick, not an endpoint.
 
 gunicorn serves it in front of Django (`with_django`), so that the API, the Django floor
 (bench/floor.py) and this one share one server, its workers and deploy/gunicorn.conf.py:
@@ -35,6 +38,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qsl
 
+import orjson
 import psycopg
 from cryptography.fernet import Fernet
 
@@ -42,7 +46,8 @@ RAW_PREFIX = "/bench/raw/organizations/"
 API_PREFIX = "/api/v2/organizations/"
 ROUTE = re.compile(
     r"(?P<organization_id>[^/]+)/(?:(?P<contacts>contacts)|(?P<conversations>conversations)"
-    r"|conversations/(?P<conversation_id>[^/]+)/messages)/?"
+    r"|(?P<sales>sales)|conversations/(?P<conversation_id>[^/]+)/"
+    r"(?:(?P<messages>messages)|(?P<drafts>response-drafts)))/?"
 )
 # As apps/keys/services.py, hyperrep/ids.py and hyperrep/api/pagination.py.
 KEY_FORMAT = re.compile(r"hrk_([A-Za-z0-9]{8})_([A-Za-z0-9]{32,128})")
@@ -55,12 +60,32 @@ LIMIT = re.compile(r"[1-9][0-9]{0,2}")
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 500
 
+_LINE_SEPARATOR, _PARAGRAPH_SEPARATOR = "\u2028".encode(), "\u2029".encode()
+
 Row = tuple[Any, ...]
 Json = dict[str, Any]
 StartResponse = Callable[..., Any]
 
 # The API's SQL (its placeholders filled by psycopg's client-side binding, as Django's cursor
 # does), captured from the API under CaptureQueriesContext.
+# A request naming an organization that can be valid looks its key up with it, in one join
+# through the key's organizations (active only); without a match, by the key alone, and the
+# organization after the key's checks (ORGANIZATION_SQL), as apps/keys/services.py does.
+KEY_ORGANIZATION_SQL = (
+    'SELECT "keys_apikey_organizations"."id", "keys_apikey_organizations"."apikey_id", '
+    '"keys_apikey_organizations"."organization_id", "keys_apikey"."id", "keys_apikey"."prefix", '
+    '"keys_apikey"."digest", "keys_apikey"."name", "keys_apikey"."is_active", '
+    '"keys_apikey"."read_only", "keys_apikey"."expires_at", "keys_apikey"."last_used_at", '
+    '"keys_apikey"."created_at", "organizations_organization"."id", '
+    '"organizations_organization"."public_id", "organizations_organization"."name", '
+    '"organizations_organization"."is_active", "organizations_organization"."created_at" '
+    'FROM "keys_apikey_organizations" INNER JOIN "keys_apikey" ON '
+    '("keys_apikey_organizations"."apikey_id" = "keys_apikey"."id") INNER JOIN '
+    '"organizations_organization" ON ("keys_apikey_organizations"."organization_id" = '
+    '"organizations_organization"."id") WHERE ("keys_apikey"."prefix" = %s AND '
+    '"organizations_organization"."is_active" AND "organizations_organization"."public_id" = %s) '
+    'ORDER BY "keys_apikey_organizations"."id" ASC LIMIT 1'
+)
 KEY_SQL = (
     'SELECT "keys_apikey"."id", "keys_apikey"."prefix", "keys_apikey"."digest", '
     '"keys_apikey"."name", "keys_apikey"."is_active", "keys_apikey"."read_only", '
@@ -139,12 +164,71 @@ MESSAGES_SQL = (
     '"conversations_message"."conversation_id" = %s) ORDER BY '
     '"conversations_message"."sent_at" ASC, "conversations_message"."id" ASC LIMIT %s'
 )
+SALES_SQL = (
+    'SELECT "sales_sale"."id", "sales_sale"."organization_id", "sales_sale"."public_id", '
+    '"sales_sale"."is_draft", "sales_sale"."company_id", "sales_sale"."owner_id", '
+    '"sales_sale"."quote_details", "sales_sale"."custom_fields", "sales_sale"."created_at", '
+    '"sales_sale"."last_activity_at", "companies_company"."public_id" AS "company_public_id", '
+    '"agents_agent"."public_id" AS "owner_public_id" FROM "sales_sale" LEFT OUTER JOIN '
+    '"companies_company" ON ("sales_sale"."company_id" = "companies_company"."id") '
+    'LEFT OUTER JOIN "agents_agent" ON ("sales_sale"."owner_id" = "agents_agent"."id") WHERE '
+    '("sales_sale"."organization_id" = %s AND NOT "sales_sale"."is_draft") ORDER BY '
+    '"sales_sale"."created_at" DESC, "sales_sale"."id" DESC LIMIT %s'
+)
+# What the page's prefetch asks for the sales fetched (hyperrep/rows.py: the ids as one
+# array), in apps/sales/selectors.py's order.
+SALE_CONTACTS_SQL = (
+    'SELECT "sales_salecontact"."id", "sales_salecontact"."organization_id", '
+    '"sales_salecontact"."sale_id", "sales_salecontact"."contact_id", '
+    '"sales_salecontact"."is_primary", "contacts_contact"."public_id" AS "contact_public_id" '
+    'FROM "sales_salecontact" INNER JOIN "contacts_contact" ON '
+    '("sales_salecontact"."contact_id" = "contacts_contact"."id") WHERE '
+    '("sales_salecontact"."organization_id" = %s AND "sales_salecontact"."sale_id" = ANY(%s)) '
+    'ORDER BY "sales_salecontact"."id" ASC'
+)
+SALE_CONVERSATIONS_SQL = (
+    'SELECT "sales_saleconversation"."id", "sales_saleconversation"."organization_id", '
+    '"sales_saleconversation"."sale_id", "sales_saleconversation"."conversation_id", '
+    '"conversations_conversation"."public_id" AS "conversation_public_id" '
+    'FROM "sales_saleconversation" INNER JOIN "conversations_conversation" ON '
+    '("sales_saleconversation"."conversation_id" = "conversations_conversation"."id") WHERE '
+    '("sales_saleconversation"."organization_id" = %s AND '
+    '"sales_saleconversation"."sale_id" = ANY(%s)) ORDER BY "sales_saleconversation"."id" ASC'
+)
+SALE_HISTORY_SQL = (
+    'SELECT "sales_salestatuschange"."id", "sales_salestatuschange"."organization_id", '
+    '"sales_salestatuschange"."sale_id", "sales_salestatuschange"."label", '
+    '"sales_salestatuschange"."status", "sales_salestatuschange"."changed_at" '
+    'FROM "sales_salestatuschange" WHERE ("sales_salestatuschange"."organization_id" = %s AND '
+    '"sales_salestatuschange"."sale_id" = ANY(%s)) ORDER BY '
+    '"sales_salestatuschange"."changed_at" ASC, "sales_salestatuschange"."id" ASC'
+)
+RESPONSE_DRAFTS_SQL = (
+    'SELECT "drafts_responsedraft"."id", "drafts_responsedraft"."organization_id", '
+    '"drafts_responsedraft"."next_attempt_at", "drafts_responsedraft"."attempts", '
+    '"drafts_responsedraft"."last_error", "drafts_responsedraft"."claimed_until", '
+    '"drafts_responsedraft"."claimed_by", "drafts_responsedraft"."request_id", '
+    '"drafts_responsedraft"."modality", "drafts_responsedraft"."body_html", '
+    '"drafts_responsedraft"."cc_emails", "drafts_responsedraft"."bcc_emails", '
+    '"drafts_responsedraft"."add_notification", "drafts_responsedraft"."scheduled_to_send", '
+    '"drafts_responsedraft"."status", "drafts_responsedraft"."scheduled_send_at", '
+    '"drafts_responsedraft"."sent_at", "drafts_responsedraft"."created_at", '
+    '"drafts_responsedraft"."updated_at", "drafts_responsedraft"."message_public_id", '
+    '"drafts_responsedraft"."provider_message_id", "drafts_responsedraft"."delivery_status", '
+    '"drafts_responsedraft"."public_id", "drafts_responsedraft"."conversation_id", '
+    '"conversations_conversation"."public_id" AS "conversation_public_id" '
+    'FROM "drafts_responsedraft" INNER JOIN "conversations_conversation" ON '
+    '("drafts_responsedraft"."conversation_id" = "conversations_conversation"."id") WHERE '
+    '("drafts_responsedraft"."organization_id" = %s AND '
+    '"drafts_responsedraft"."conversation_id" = %s) ORDER BY '
+    '"drafts_responsedraft"."created_at" DESC, "drafts_responsedraft"."id" DESC LIMIT %s'
+)
 LINKS_SQL = (
     'SELECT "conversations_trackedlink"."id", "conversations_trackedlink"."organization_id", '
     '"conversations_trackedlink"."public_id", "conversations_trackedlink"."message_id", '
     '"conversations_trackedlink"."url", "conversations_trackedlink"."click_count" '
     'FROM "conversations_trackedlink" WHERE ("conversations_trackedlink"."organization_id" = %s '
-    'AND "conversations_trackedlink"."message_id" IN ({})) ORDER BY '
+    'AND "conversations_trackedlink"."message_id" = ANY(%s)) ORDER BY '
     '"conversations_trackedlink"."id" ASC'
 )
 
@@ -228,13 +312,17 @@ class RawFloor:
             raise Refused(404, "Not found")
         if environ.get("REQUEST_METHOD") != "GET":
             raise Refused(405, f'Method "{environ.get("REQUEST_METHOD")}" not allowed.')
+        organization_id = route["organization_id"]
         with self.connection().cursor() as cursor:
-            key_id = self.authenticate(cursor, environ.get("HTTP_X_API_KEY", "").strip())
-            organization_id = _check_id(route["organization_id"], "org", "organization_id")
-            cursor.execute(ORGANIZATION_SQL, (key_id, organization_id))
-            organization = cursor.fetchone()
+            key_id, organization = self.authenticate(
+                cursor, environ.get("HTTP_X_API_KEY", "").strip(), organization_id
+            )
             if organization is None:
-                raise Refused(404, "Organization not found")
+                _check_id(organization_id, "org", "organization_id")
+                cursor.execute(ORGANIZATION_SQL, (key_id, organization_id))
+                organization = cursor.fetchone()
+                if organization is None:
+                    raise Refused(404, "Organization not found")
             limit = _first_page_limit(environ.get("QUERY_STRING", ""))
             if route["contacts"]:
                 cursor.execute(CONTACTS_SQL, (organization[0], limit + 1))
@@ -246,23 +334,38 @@ class RawFloor:
                 rows = cursor.fetchall()
                 data, key = [_conversation(row) for row in rows[:limit]], (7, 0)
                 path = f"{organization_id}/conversations"
+            elif route["sales"]:
+                cursor.execute(SALES_SQL, (organization[0], limit + 1))
+                rows = cursor.fetchall()
+                related = _sale_related(cursor, organization[0], [row[0] for row in rows])
+                data, key = [_sale(row, *related) for row in rows[:limit]], (8, 0)
+                path = f"{organization_id}/sales"
             else:
                 conversation_id = _check_id(route["conversation_id"], "cnv", "conversation_id")
                 cursor.execute(CONVERSATION_SQL, (organization[0], conversation_id))
                 conversation = cursor.fetchone()
                 if conversation is None:
                     raise Refused(404, "Conversation not found")
-                cursor.execute(MESSAGES_SQL, (organization[0], conversation[0], limit + 1))
-                rows = cursor.fetchall()
-                links = _links(cursor, organization[0], [row[0] for row in rows])
-                data, key = [_message(row, links) for row in rows[:limit]], (12, 0)
-                path = f"{organization_id}/conversations/{conversation_id}/messages"
+                path = f"{organization_id}/conversations/{conversation_id}"
+                page = (organization[0], conversation[0], limit + 1)
+                if route["messages"]:
+                    cursor.execute(MESSAGES_SQL, page)
+                    rows = cursor.fetchall()
+                    links = _links(cursor, organization[0], [row[0] for row in rows])
+                    data, key = [_message(row, links) for row in rows[:limit]], (12, 0)
+                    path += "/messages"
+                else:
+                    cursor.execute(RESPONSE_DRAFTS_SQL, page)
+                    rows = cursor.fetchall()
+                    data, key = [_response_draft(row) for row in rows[:limit]], (17, 0)
+                    path += "/response-drafts"
         next_cursor = None
         if len(rows) > limit:
             last = rows[limit - 1]
             next_cursor = self.cursor_after([last[column] for column in key], API_PREFIX + path)
-        # As DRF's JSONRenderer with UNICODE_JSON and COMPACT_JSON.
-        text = json.dumps(
+        # As the API's renderer (hyperrep/api/renderers.py): orjson, with U+2028 and U+2029
+        # escaped, DRF's JSONRenderer's bytes (the lists hold no floats).
+        body = orjson.dumps(
             {
                 "data": data,
                 "pagination": {
@@ -271,22 +374,29 @@ class RawFloor:
                     "next_cursor": next_cursor,
                     "has_more": next_cursor is not None,
                 },
-            },
-            ensure_ascii=False,
-            separators=(",", ":"),
-            allow_nan=False,
+            }
         )
-        return text.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029").encode()
+        return body.replace(_LINE_SEPARATOR, b"\\u2028").replace(_PARAGRAPH_SEPARATOR, b"\\u2029")
 
-    def authenticate(self, cursor: psycopg.Cursor, plaintext: str) -> int:
-        """The id of the key the request presents, as api_key_authenticate checks it."""
+    def authenticate(
+        self, cursor: psycopg.Cursor, plaintext: str, organization_id: str
+    ) -> tuple[int, Row | None]:
+        """The id of the key the request presents, as api_key_authenticate checks it, and the
+        organization's row when it came with the key (else None: the caller looks it up)."""
         if not plaintext:
             raise Refused(403, "Missing API Key")
         match = KEY_FORMAT.fullmatch(plaintext)
         if match is None:
             raise Refused(403, "Invalid API Key")
-        cursor.execute(KEY_SQL, (match.group(1),))
-        key = cursor.fetchone()
+        key, organization = None, None
+        if _can_be_valid(organization_id, "org"):
+            cursor.execute(KEY_ORGANIZATION_SQL, (match.group(1), organization_id))
+            link = cursor.fetchone()
+            if link is not None:  # the key's columns as KEY_SQL's, then the organization's
+                key, organization = link[3:12], link[12:]
+        if key is None:
+            cursor.execute(KEY_SQL, (match.group(1),))
+            key = cursor.fetchone()
         digest = hmac.new(self.api_key_secret, plaintext.encode(), hashlib.sha256).hexdigest()
         if key is None or not hmac.compare_digest(key[2], digest):
             raise Refused(403, "Invalid API Key")
@@ -298,7 +408,7 @@ class RawFloor:
             raise Refused(403, "API Key has expired")
         if last_used_at is None or now - last_used_at >= LAST_USED_RESOLUTION:
             cursor.execute(TOUCH_SQL, (now, now - LAST_USED_RESOLUTION, key_id))
-        return int(key_id)
+        return int(key_id), organization
 
     def cursor_after(self, key: list[Any], path: str) -> str:
         """hyperrep/api/pagination.py's cursor for the API's collection at `path` (no filters)."""
@@ -336,12 +446,12 @@ def _conversation(row: Row) -> Json:
 
 
 def _links(cursor: psycopg.Cursor, organization: int, messages: list[int]) -> dict[int, list[Json]]:
-    """The tracked links of the messages, by message, as prefetch_related fetches them (every
+    """The tracked links of the messages, by message, as the page's prefetch fetches them (every
     row fetched, the one past the page included; no query for no rows)."""
     links: dict[int, list[Json]] = {}
     if not messages:
         return links
-    cursor.execute(LINKS_SQL.format(", ".join(["%s"] * len(messages))), (organization, *messages))
+    cursor.execute(LINKS_SQL, (organization, messages))
     for link in cursor.fetchall():
         links.setdefault(link[3], []).append(
             {"link_id": link[2], "url": link[4], "click_count": link[5]}
@@ -373,15 +483,86 @@ def _message(row: Row, links: dict[int, list[Json]]) -> Json:
     }
 
 
+def _sale_related(
+    cursor: psycopg.Cursor, organization: int, sales: list[int]
+) -> tuple[dict[int, list[Row]], ...]:
+    """The contacts, conversations and status history of the sales, by sale, as the page's
+    prefetch fetches them (every row fetched, the one past the page included; no
+    queries for no rows)."""
+    related: tuple[dict[int, list[Row]], ...] = ({}, {}, {})
+    if not sales:
+        return related
+    for sql, by_sale in zip(
+        (SALE_CONTACTS_SQL, SALE_CONVERSATIONS_SQL, SALE_HISTORY_SQL), related, strict=True
+    ):
+        cursor.execute(sql, (organization, sales))
+        for item in cursor.fetchall():
+            by_sale.setdefault(item[2], []).append(item)
+    return related
+
+
+def _sale(
+    row: Row,
+    contacts: dict[int, list[Row]],
+    conversations: dict[int, list[Row]],
+    history: dict[int, list[Row]],
+) -> Json:
+    changes = [
+        {"label": change[3], "status": change[4], "changed_at": _time(change[5])}
+        for change in history.get(row[0], [])
+    ]
+    return {
+        "sale_id": row[2],
+        "associated_conversation_ids": [link[4] for link in conversations.get(row[0], [])],
+        "company_id": row[10],
+        "owner_id": row[11],
+        "associated_contacts": [
+            {"contact_id": link[5], "is_primary": link[4]} for link in contacts.get(row[0], [])
+        ],
+        "quote_details": row[6],
+        "custom_fields": row[7],
+        "current_status": changes[-1] if changes else None,
+        "status_history": changes,
+        "created_at": _time(row[8]),
+        "last_activity_at": _time(row[9]),
+    }
+
+
+def _response_draft(row: Row) -> Json:
+    return {
+        "response_id": row[22],
+        "conversation_id": row[24],
+        "modality": row[8],
+        "body_html": row[9],
+        "cc_emails": row[10],
+        "bcc_emails": row[11],
+        "status": row[14],
+        "scheduled_to_send": row[13],
+        "scheduled_send_at": row[15] and _time(row[15]),
+        "sent_at": row[16] and _time(row[16]),
+        "created_at": _time(row[17]),
+        "updated_at": _time(row[18]),
+        "attempts": row[3],
+        "failure_reason": row[4] if row[14] == "failed" else None,
+    }
+
+
 def _time(value: datetime) -> str:
     """hyperrep/api/serializers.py's format_datetime: RFC 3339 in UTC with a Z."""
     return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
+def _can_be_valid(value: str, prefix: str) -> bool:
+    """hyperrep/ids.py's can_be_valid: False for an id no row of the type can have."""
+    head, underscore, _ = value.partition("_")
+    return bool(ID_SHAPE.fullmatch(value)) and not (
+        underscore and head in MINTED_PREFIXES and head != prefix
+    )
+
+
 def _check_id(value: str, prefix: str, name: str) -> str:
     """hyperrep/ids.py's check: `400 Invalid <name>` for an id no row of the type can have."""
-    head, underscore, _ = value.partition("_")
-    if not ID_SHAPE.fullmatch(value) or (underscore and head in MINTED_PREFIXES and head != prefix):
+    if not _can_be_valid(value, prefix):
         raise Refused(400, f"Invalid {name}")
     return value
 

@@ -2,7 +2,13 @@
 
 from django.urls import URLPattern, URLResolver, include, path, re_path
 
-from bench.floor import contacts_floor, conversations_floor, messages_floor
+from bench.floor import (
+    contacts_floor,
+    conversations_floor,
+    messages_floor,
+    response_drafts_floor,
+    sales_floor,
+)
 from hyperrep import urls as production
 
 FLOOR_PREFIX = "/bench/floor/organizations/"
@@ -12,6 +18,11 @@ urlpatterns: list[URLPattern | URLResolver] = [
     re_path(rf"{ORG}/contacts/?$", contacts_floor),
     re_path(rf"{ORG}/conversations/?$", conversations_floor),
     re_path(rf"{ORG}/conversations/(?P<conversation_id>[^/]+)/messages/?$", messages_floor),
+    re_path(rf"{ORG}/sales/?$", sales_floor),
+    re_path(
+        rf"{ORG}/conversations/(?P<conversation_id>[^/]+)/response-drafts/?$",
+        response_drafts_floor,
+    ),
     path("", include(production)),
 ]
 
