@@ -180,19 +180,18 @@ SALES_SQL = (
 SALE_CONTACTS_SQL = (
     'SELECT "sales_salecontact"."id", "sales_salecontact"."organization_id", '
     '"sales_salecontact"."sale_id", "sales_salecontact"."contact_id", '
-    '"sales_salecontact"."is_primary", "contacts_contact"."public_id" AS "contact_public_id" '
-    'FROM "sales_salecontact" INNER JOIN "contacts_contact" ON '
-    '("sales_salecontact"."contact_id" = "contacts_contact"."id") WHERE '
+    '"sales_salecontact"."is_primary", (SELECT U0."public_id" AS "public_id" FROM '
+    '"contacts_contact" U0 WHERE U0."id" = ("sales_salecontact"."contact_id")) AS '
+    '"contact_public_id" FROM "sales_salecontact" WHERE '
     '("sales_salecontact"."organization_id" = %s AND "sales_salecontact"."sale_id" = ANY(%s)) '
     'ORDER BY "sales_salecontact"."id" ASC'
 )
 SALE_CONVERSATIONS_SQL = (
     'SELECT "sales_saleconversation"."id", "sales_saleconversation"."organization_id", '
     '"sales_saleconversation"."sale_id", "sales_saleconversation"."conversation_id", '
-    '"conversations_conversation"."public_id" AS "conversation_public_id" '
-    'FROM "sales_saleconversation" INNER JOIN "conversations_conversation" ON '
-    '("sales_saleconversation"."conversation_id" = "conversations_conversation"."id") WHERE '
-    '("sales_saleconversation"."organization_id" = %s AND '
+    '(SELECT U0."public_id" AS "public_id" FROM "conversations_conversation" U0 WHERE '
+    'U0."id" = ("sales_saleconversation"."conversation_id")) AS "conversation_public_id" '
+    'FROM "sales_saleconversation" WHERE ("sales_saleconversation"."organization_id" = %s AND '
     '"sales_saleconversation"."sale_id" = ANY(%s)) ORDER BY "sales_saleconversation"."id" ASC'
 )
 SALE_HISTORY_SQL = (
