@@ -4,7 +4,7 @@ from apps.contacts.models import Contact
 from apps.conversations.models import Conversation
 from apps.organizations.models import Organization
 from apps.sales.models import Sale, SaleContact, SaleConversation, SaleStatusChange
-from hyperrep.tenancy.models import TenantModel, TenantQuerySet
+from hyperrep.tenancy.models import TenantQuerySet
 
 
 def sale_list(*, organization: Organization) -> TenantQuerySet:
@@ -48,5 +48,5 @@ def sale_records(*, organization: Organization) -> TenantQuerySet:
     )
 
 
-def _public_id_of(model: type[TenantModel], column: str) -> Subquery:
+def _public_id_of(model: type[Contact | Conversation], column: str) -> Subquery:
     return Subquery(model.objects.filter(pk=OuterRef(column)).values("public_id"))
