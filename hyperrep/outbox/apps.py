@@ -6,7 +6,9 @@ class OutboxConfig(AppConfig):
     label = "outbox"
 
     def ready(self) -> None:
-        from hyperrep import metrics
+        from hyperrep import connections, metrics
 
-        # Every process that loads the apps (web, worker, commands) counts its queries.
+        # Every process that loads the apps (web, worker, commands) counts its queries, and
+        # checks the health only of connections that sat idle.
         metrics.install()
+        connections.install()
