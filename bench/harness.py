@@ -244,7 +244,7 @@ def compare_loads(
     # Every thread of every worker serves each target once before anything is recorded: a
     # thread's first request opens its database connection (and the API's first compiles its
     # serializers), and with only the per-level warm-up below, those fell into the first
-    # round's figures, whose first target is always the API (its p99 at twice the floor's).
+    # round's figures, whose first target is always the API.
     for path in paths.values():
         load.run(url(port, path), headers=headers, clients=workers() * 4, seconds=2)
     for level in clients:
