@@ -181,7 +181,8 @@ SALE_CONTACTS_SQL = (
     'SELECT "sales_salecontact"."id", "sales_salecontact"."organization_id", '
     '"sales_salecontact"."sale_id", "sales_salecontact"."contact_id", '
     '"sales_salecontact"."is_primary", (SELECT U0."public_id" AS "public_id" FROM '
-    '"contacts_contact" U0 WHERE U0."id" = ("sales_salecontact"."contact_id")) AS '
+    '"contacts_contact" U0 WHERE (U0."organization_id" = %s AND '
+    'U0."id" = ("sales_salecontact"."contact_id"))) AS '
     '"contact_public_id" FROM "sales_salecontact" WHERE '
     '("sales_salecontact"."organization_id" = %s AND "sales_salecontact"."sale_id" = ANY(%s)) '
     'ORDER BY "sales_salecontact"."id" ASC'
@@ -190,7 +191,8 @@ SALE_CONVERSATIONS_SQL = (
     'SELECT "sales_saleconversation"."id", "sales_saleconversation"."organization_id", '
     '"sales_saleconversation"."sale_id", "sales_saleconversation"."conversation_id", '
     '(SELECT U0."public_id" AS "public_id" FROM "conversations_conversation" U0 WHERE '
-    'U0."id" = ("sales_saleconversation"."conversation_id")) AS "conversation_public_id" '
+    '(U0."organization_id" = %s AND U0."id" = ("sales_saleconversation"."conversation_id"))) '
+    'AS "conversation_public_id" '
     'FROM "sales_saleconversation" WHERE ("sales_saleconversation"."organization_id" = %s AND '
     '"sales_saleconversation"."sale_id" = ANY(%s)) ORDER BY "sales_saleconversation"."id" ASC'
 )
@@ -494,7 +496,8 @@ def _sale_related(
     for sql, by_sale in zip(
         (SALE_CONTACTS_SQL, SALE_CONVERSATIONS_SQL, SALE_HISTORY_SQL), related, strict=True
     ):
-        cursor.execute(sql, (organization, sales))
+        # The links' public ids are read within the organization too (a subquery's own %s).
+        cursor.execute(sql, (organization,) * (sql.count("%s") - 1) + (sales,))
         for item in cursor.fetchall():
             by_sale.setdefault(item[2], []).append(item)
     return related

@@ -26,14 +26,18 @@ def sale_records(*, organization: Organization) -> TenantQuerySet:
             Prefetch(
                 "sale_contacts",
                 queryset=SaleContact.objects.for_org(organization)
-                .annotate(contact_public_id=_public_id_of(Contact, "contact_id"))
+                .annotate(contact_public_id=_public_id_of(Contact, "contact_id", organization))
                 .order_by("id"),
                 to_attr="contact_links",
             ),
             Prefetch(
                 "sale_conversations",
                 queryset=SaleConversation.objects.for_org(organization)
-                .annotate(conversation_public_id=_public_id_of(Conversation, "conversation_id"))
+                .annotate(
+                    conversation_public_id=_public_id_of(
+                        Conversation, "conversation_id", organization
+                    )
+                )
                 .order_by("id"),
                 to_attr="conversation_links",
             ),
@@ -48,5 +52,9 @@ def sale_records(*, organization: Organization) -> TenantQuerySet:
     )
 
 
-def _public_id_of(model: type[Contact | Conversation], column: str) -> Subquery:
-    return Subquery(model.objects.filter(pk=OuterRef(column)).values("public_id"))
+def _public_id_of(
+    model: type[Contact | Conversation], column: str, organization: Organization
+) -> Subquery:
+    """The public id of the row `column` points at, within the organization."""
+    rows = model.objects.for_org(organization).filter(pk=OuterRef(column))
+    return Subquery(rows.values("public_id"))
