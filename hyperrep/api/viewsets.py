@@ -81,7 +81,9 @@ class ApiViewSet(GenericViewSet):
         """The organization of the route: fetched with the key when the key reaches it
         (ApiKeyAuthentication), else organization_get says why not (400, then 404)."""
         fetched = getattr(self.request.successful_authenticator, "organization", None)
-        return fetched or organization_get(
+        if fetched is not None and fetched.public_id == organization_id:
+            return fetched
+        return organization_get(
             api_key=cast(ApiKey, self.request.auth), organization_id=organization_id
         )
 
