@@ -11,7 +11,6 @@ import json
 from typing import Any
 
 from django.db import models
-from django.db.models.fields.json import KeyTransform
 
 
 def _jsonb_order(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -55,9 +54,4 @@ class JSONField(models.JSONField):
             return []
         if value == "{}":
             return {}
-        if type(value) is str and self.decoder is None and not isinstance(expression, KeyTransform):
-            try:
-                return json.loads(value)  # what Django's JSONField does, one call fewer
-            except json.JSONDecodeError:
-                return value
         return super().from_db_value(value, expression, connection)
