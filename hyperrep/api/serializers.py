@@ -108,6 +108,21 @@ def _texts(values: list[Any]) -> list[Any]:
     return [None if value is None else str(value) for value in values]
 
 
+class OutputListSerializer(serializers.ListSerializer):
+    """A page of OutputSerializer rows. DRF binds the child to its list (child.parent), and
+    the list holds the page: a cycle, which would keep every page in memory until the
+    cyclic collector's next pass. Once the page is rendered, the child lets go of its list,
+    and the page is freed with the answer that holds its rendering."""
+
+    @property
+    def data(self) -> Any:
+        try:
+            return super().data
+        finally:
+            child: Any = self.child
+            child.parent = None
+
+
 class OutputSerializer(serializers.Serializer):
     # A read-only rendering of a row (a model instance, or a row of hyperrep/rows.py: both
     # are read by attribute). The declared fields document the shape (OpenAPI) and are
@@ -119,6 +134,9 @@ class OutputSerializer(serializers.Serializer):
     # generator would publish it as every schema's description.)
 
     _renderers: ClassVar[dict[type, Callable[[Any, Any], dict[str, Any]]]] = {}
+
+    class Meta:
+        list_serializer_class = OutputListSerializer
 
     def to_representation(self, instance: Any) -> dict[str, Any]:
         render = self._renderers.get(type(self)) or self._compile()
