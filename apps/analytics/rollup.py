@@ -55,14 +55,25 @@ def band_bounds(number: int) -> tuple[int, int]:
 
 
 def band_expression(field: str) -> Case:
-    """`band()` of a column, as a query expression (integer division on both databases)."""
+    """`band()` of a column, as a query expression (integer division on both databases).
+
+    The constants are bigints: a bare Value(int) is an IntegerField, which PostgreSQL gets as
+    a 4-byte integer when parameters are bound on the server (DATABASE_PREPARED_STATEMENTS),
+    and the last tier's width does not fit one."""
+
+    def number(value: int) -> Value:
+        return Value(value, output_field=models.BigIntegerField())
+
+    def within(first: int, width: int) -> Any:
+        return number(first) + F(field) / number(width)
+
     whens = [
-        When(**{f"{field}__lt": below}, then=Value(first) + F(field) / Value(width))
+        When(**{f"{field}__lt": below}, then=within(first, width))
         for below, first, width in BANDS[:-1]
         if below is not None
     ]
     _none, first, width = BANDS[-1]
-    return Case(*whens, default=Value(first) + F(field) / Value(width))
+    return Case(*whens, default=within(first, width))
 
 
 def _band_sql(column: str) -> str:

@@ -11,6 +11,7 @@ from django.db.models import Sum
 from django.test import Client
 from django.utils import timezone
 
+from apps.analytics import rollup
 from apps.analytics.models import DailyResponseBand, HourlyTotals
 from apps.conversations.models import Conversation, Direction, Message, Modality
 from apps.demo.seed import Size, seed_demo
@@ -183,3 +184,27 @@ def test_deleting_an_organization_deletes_its_rollups_only(organization: Organiz
     assert not DailyResponseBand.objects.for_org(deleted).exists()
     assert DailyResponseBand.objects.for_org(other).exists()
     assert_rollups_exact(other)
+
+
+def test_each_tiers_edges_fall_in_the_same_band_in_sql_as_in_python(
+    organization: Organization,
+) -> None:
+    # The query expression (the analytics answers and rebuild()) against band(); the last
+    # tier's width, 3,600,000,000, does not fit a 4-byte integer, as parameters bound on the
+    # server (DATABASE_PREPARED_STATEMENTS) are sent unless typed as bigints.
+    times = sorted(
+        {t for below, _first, _width in rollup.BANDS if below for t in (below - 1, below)}
+        | {0, 2**31, 101_358_000_000, 10**15}
+    )
+    conversation = ConversationFactory.create(organization=organization, start_at=T0)
+    row = Conversation.objects.for_org(organization).filter(pk=conversation.pk)
+    row.update(first_inbound_at=T0)
+    for t in times:
+        row.update(response_time_us=t)
+        number = (
+            row.annotate(number=rollup.band_expression("response_time_us"))
+            .values_list("number", flat=True)
+            .get()
+        )
+        assert number == rollup.band(t), t
+    assert_rollups_exact(organization)

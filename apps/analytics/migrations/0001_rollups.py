@@ -424,12 +424,15 @@ INSTALL = {
 
 
 def band_expression(field):
-    whens = [
-        When(**{f"{field}__lt": below}, then=Value(first) + F(field) / Value(width))
-        for below, first, width in BANDS[:-1]
-    ]
+    # Bigint constants: with server-side binding a bare Value(int) is sent as a 4-byte
+    # integer, and the last tier's width does not fit one.
+    def within(first, width):
+        big = models.BigIntegerField()
+        return Value(first, output_field=big) + F(field) / Value(width, output_field=big)
+
+    whens = [When(**{f"{field}__lt": below}, then=within(first, width)) for below, first, width in BANDS[:-1]]
     _none, first, width = BANDS[-1]
-    return Case(*whens, default=Value(first) + F(field) / Value(width))
+    return Case(*whens, default=within(first, width))
 
 
 def rebuild(conversations, messages):
