@@ -253,19 +253,23 @@ class RawFloor:
         secret_key: str,
         api_key_secret: str,
         statement_timeout: int = 30,
-        cursor_factory: type[psycopg.ClientCursor] = psycopg.ClientCursor,
+        prepared_statements: bool = False,
     ) -> None:
         self.database_url = database_url
         self.api_key_secret = api_key_secret.encode()
         # hyperrep/crypto.py's key for the purpose "pagination.cursor".
         digest = hashlib.sha256(b"hyperrep.pagination.cursor:" + secret_key.encode()).digest()
         self.cursors = Fernet(base64.urlsafe_b64encode(digest))
-        # Django's connection: UTC, autocommit, client-side binding, no prepared statements,
-        # and the web process's statement timeout.
+        # Django's connection: UTC, autocommit, the web process's statement timeout, and
+        # client-side binding with no prepared statements unless DATABASE_PREPARED_STATEMENTS
+        # (then server-side binding and psycopg's threshold, as hyperrep/settings.py sets).
         self.options = f"-c TimeZone=UTC -c statement_timeout={statement_timeout}s"
         if not statement_timeout:
             self.options = "-c TimeZone=UTC"
-        self.cursor_factory = cursor_factory
+        self.cursor_factory: type[psycopg.Cursor] = psycopg.ClientCursor
+        self.prepare_threshold: int | None = None
+        if prepared_statements:
+            self.cursor_factory, self.prepare_threshold = psycopg.Cursor, 5
         self.local = threading.local()
 
     @classmethod
@@ -278,6 +282,8 @@ class RawFloor:
             secret_key=secret_key,
             api_key_secret=os.environ.get("API_KEY_SECRET") or secret_key,
             statement_timeout=int(os.environ.get("DATABASE_STATEMENT_TIMEOUT") or 30),
+            prepared_statements=os.environ.get("DATABASE_PREPARED_STATEMENTS", "").lower()
+            in {"1", "true", "yes", "on"},
         )
 
     def connection(self) -> psycopg.Connection:
@@ -287,7 +293,7 @@ class RawFloor:
             connection = psycopg.connect(
                 self.database_url,
                 autocommit=True,
-                prepare_threshold=None,
+                prepare_threshold=self.prepare_threshold,
                 cursor_factory=self.cursor_factory,
                 options=self.options,
             )

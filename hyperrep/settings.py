@@ -176,6 +176,16 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "transaction_mode": "IMMEDIATE",
         "timeout": 20,
     }
+elif env_bool("DATABASE_PREPARED_STATEMENTS", False):
+    # Parameters bound on the server, and a statement a connection has run 5 times prepared
+    # there (psycopg's threshold): PostgreSQL stops parsing and planning the lists' few
+    # queries anew. Off by default: a pooler in transaction mode must track prepared
+    # statements itself (PgBouncer 1.21+ with max_prepared_statements; docs/deployment.md).
+    DATABASES["default"]["OPTIONS"] = {
+        **DATABASES["default"].get("OPTIONS", {}),
+        "server_side_binding": True,
+        "prepare_threshold": 5,
+    }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Internationalisation -------------------------------------------------------------------

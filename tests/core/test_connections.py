@@ -83,3 +83,23 @@ def test_every_request_runs_the_receivers() -> None:
     started, _ = request_started._live_receivers(None)
     assert connections._healthy_at_end in finished
     assert connections._trust_recent in started
+
+
+@pytest.mark.skipif(
+    not connection.settings_dict["OPTIONS"].get("server_side_binding"),
+    reason="DATABASE_PREPARED_STATEMENTS is off (CI runs the suite on PostgreSQL both ways)",
+)
+def test_with_prepared_statements_a_repeated_query_is_prepared_once_on_the_server() -> None:
+    from apps.organizations.models import Organization
+
+    def prepared() -> list[str]:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT statement FROM pg_prepared_statements")
+            return [row[0] for row in cursor.fetchall()]
+
+    query = Organization.objects.filter(public_id="org_0000000000000000000000")
+    for _ in range(6):  # psycopg prepares on the 6th run (prepare_threshold 5)
+        assert not query.exists()
+    statements = [s for s in prepared() if '"organizations_organization"' in s]
+    assert len(statements) == 1
+    assert "$1" in statements[0]

@@ -26,6 +26,7 @@ CONTROLLED = (
     "CHANNEL_SECRET_KEY",
     "ALLOWED_HOSTS",
     "DATABASE_URL",
+    "DATABASE_PREPARED_STATEMENTS",
     "SECURE_COOKIES",
     "TRUST_X_FORWARDED_PROTO",
     "SECURE_SSL_REDIRECT",
@@ -161,6 +162,25 @@ def test_hsts_is_a_year_once_the_redirect_is_on_unless_set(
     assert loaded["SECURE_PROXY_SSL_HEADER"] == ("HTTP_X_FORWARDED_PROTO", "https")
     assert loaded["SECURE_HSTS_INCLUDE_SUBDOMAINS"] is True
     assert loaded["SECURE_HSTS_PRELOAD"] is True
+
+
+def test_prepared_statements_only_when_asked_for_and_only_on_postgresql(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    def options(**environment: str) -> dict[str, Any]:
+        loaded = load_settings(monkeypatch, tmp_path, SECRET_KEY=STRONG_KEY, **environment)
+        options: dict[str, Any] = loaded["DATABASES"]["default"].get("OPTIONS", {})
+        return options
+
+    postgresql = "postgres://hyperrep@postgres.internal:5432/hyperrep"
+    assert options(DATABASE_URL=postgresql) == {}  # Django's default: client-side binding
+    assert options(DATABASE_URL=postgresql, DATABASE_PREPARED_STATEMENTS="1") == {
+        "server_side_binding": True,
+        "prepare_threshold": 5,
+    }
+    assert "server_side_binding" not in options(DATABASE_PREPARED_STATEMENTS="1")  # SQLite
+    with pytest.raises(ImproperlyConfigured, match=r"^DATABASE_PREPARED_STATEMENTS must be 0 or 1"):
+        options(DATABASE_URL=postgresql, DATABASE_PREPARED_STATEMENTS="sometimes")
 
 
 @pytest.mark.parametrize(
