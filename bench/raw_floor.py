@@ -22,8 +22,9 @@ gunicorn serves it in front of Django (`with_django`), so that the API, the Djan
     gunicorn -c deploy/gunicorn.conf.py 'bench.raw_floor:with_django()'
 
 Settings come from the environment, read once: DATABASE_URL (a postgres:// URL),
-SECRET_KEY, API_KEY_SECRET (default SECRET_KEY) and DATABASE_STATEMENT_TIMEOUT (default 30),
-as hyperrep/settings.py and hyperrep/wsgi.py read them.
+SECRET_KEY, API_KEY_SECRET (default SECRET_KEY), DATABASE_STATEMENT_TIMEOUT (default 30) and
+DATABASE_PREPARED_STATEMENTS (default 0), as hyperrep/settings.py and hyperrep/wsgi.py read
+them (a value the settings refuse stops the Django side of the same server).
 """
 
 import base64

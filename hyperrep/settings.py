@@ -177,10 +177,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "timeout": 20,
     }
 elif env_bool("DATABASE_PREPARED_STATEMENTS", False):
-    # Parameters bound on the server, and a statement a connection has run 5 times prepared
-    # there (psycopg's threshold): PostgreSQL stops parsing and planning the lists' few
-    # queries anew. Off by default: a pooler in transaction mode must track prepared
-    # statements itself (PgBouncer 1.21+ with max_prepared_statements; docs/deployment.md).
+    # Parameters bound on the server, and a statement prepared there on a connection's 6th
+    # run of it (psycopg's default threshold, said here since Django's default is none):
+    # PostgreSQL stops parsing and planning the lists' few queries anew. Off by default: a
+    # pooler in transaction mode must track prepared statements itself (PgBouncer 1.22+
+    # with max_prepared_statements; docs/deployment.md).
     DATABASES["default"]["OPTIONS"] = {
         **DATABASES["default"].get("OPTIONS", {}),
         "server_side_binding": True,

@@ -424,13 +424,18 @@ INSTALL = {
 
 
 def band_expression(field):
-    # Bigint constants: with server-side binding a bare Value(int) is sent as a 4-byte
-    # integer, and the last tier's width does not fit one.
+    # Bigint constants: with server-side binding (DATABASE_PREPARED_STATEMENTS, added after
+    # this migration) a bare Value(int) is sent as a 4-byte integer, and the last tier's
+    # width does not fit one. With client-side binding, which every database migrated
+    # before the setting used, the SQL and its results are what they were.
     def within(first, width):
         big = models.BigIntegerField()
         return Value(first, output_field=big) + F(field) / Value(width, output_field=big)
 
-    whens = [When(**{f"{field}__lt": below}, then=within(first, width)) for below, first, width in BANDS[:-1]]
+    whens = [
+        When(**{f"{field}__lt": below}, then=within(first, width))
+        for below, first, width in BANDS[:-1]
+    ]
     _none, first, width = BANDS[-1]
     return Case(*whens, default=within(first, width))
 
