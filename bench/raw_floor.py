@@ -22,9 +22,9 @@ gunicorn serves it in front of Django (`with_django`), so that the API, the Djan
     gunicorn -c deploy/gunicorn.conf.py 'bench.raw_floor:with_django()'
 
 Settings come from the environment, read once: DATABASE_URL (a postgres:// URL),
-SECRET_KEY, API_KEY_SECRET (default SECRET_KEY), DATABASE_STATEMENT_TIMEOUT (default 30) and
-DATABASE_PREPARED_STATEMENTS (default 0), as hyperrep/settings.py and hyperrep/wsgi.py read
-them (a value the settings refuse stops the Django side of the same server).
+SECRET_KEY, API_KEY_SECRET (default SECRET_KEY) and DATABASE_STATEMENT_TIMEOUT (default 30),
+as hyperrep/settings.py and hyperrep/wsgi.py read them; prepared statements as Django's
+connection has them (DATABASE_PREPARED_STATEMENTS, read by the settings of the process).
 """
 
 import base64
@@ -254,7 +254,7 @@ class RawFloor:
         secret_key: str,
         api_key_secret: str,
         statement_timeout: int = 30,
-        prepared_statements: bool = False,
+        prepare_threshold: int | None = None,
     ) -> None:
         self.database_url = database_url
         self.api_key_secret = api_key_secret.encode()
@@ -262,15 +262,15 @@ class RawFloor:
         digest = hashlib.sha256(b"hyperrep.pagination.cursor:" + secret_key.encode()).digest()
         self.cursors = Fernet(base64.urlsafe_b64encode(digest))
         # Django's connection: UTC, autocommit, the web process's statement timeout, and
-        # client-side binding with no prepared statements unless DATABASE_PREPARED_STATEMENTS
-        # (then server-side binding and psycopg's threshold, as hyperrep/settings.py sets).
+        # client-side binding with no prepared statements, or, given a threshold, server-side
+        # binding and statements prepared on their run after it.
         self.options = f"-c TimeZone=UTC -c statement_timeout={statement_timeout}s"
         if not statement_timeout:
             self.options = "-c TimeZone=UTC"
-        self.cursor_factory: type[psycopg.Cursor] = psycopg.ClientCursor
-        self.prepare_threshold: int | None = None
-        if prepared_statements:
-            self.cursor_factory, self.prepare_threshold = psycopg.Cursor, 5
+        self.prepare_threshold = prepare_threshold
+        self.cursor_factory: type[psycopg.Cursor] = (
+            psycopg.ClientCursor if prepare_threshold is None else psycopg.Cursor
+        )
         self.local = threading.local()
 
     @classmethod
@@ -283,8 +283,7 @@ class RawFloor:
             secret_key=secret_key,
             api_key_secret=os.environ.get("API_KEY_SECRET") or secret_key,
             statement_timeout=int(os.environ.get("DATABASE_STATEMENT_TIMEOUT") or 30),
-            prepared_statements=os.environ.get("DATABASE_PREPARED_STATEMENTS", "").lower()
-            in {"1", "true", "yes", "on"},
+            prepare_threshold=_django_prepare_threshold(),
         )
 
     def connection(self) -> psycopg.Connection:
@@ -603,6 +602,14 @@ _REASONS = {
     422: "Unprocessable Content",
     503: "Service Unavailable",
 }
+
+
+def _django_prepare_threshold() -> int | None:
+    """The threshold of Django's connection when it binds on the server, else None."""
+    from django.conf import settings
+
+    options = settings.DATABASES["default"].get("OPTIONS", {})
+    return options.get("prepare_threshold") if options.get("server_side_binding") else None
 
 
 def with_django() -> Callable[[dict[str, Any], StartResponse], Iterable[bytes]]:
