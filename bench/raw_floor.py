@@ -72,27 +72,32 @@ StartResponse = Callable[..., Any]
 # A request naming an organization that can be valid looks its key up with it, in one join
 # through the key's organizations (active only); without a match, by the key alone, and the
 # organization after the key's checks (ORGANIZATION_SQL), as apps/keys/services.py does.
+_KEY_COLUMNS = (
+    '"keys_apikey"."prefix" AS "{0}prefix", "keys_apikey"."digest" AS "{0}digest", '
+    '"keys_apikey"."name" AS "{0}name", "keys_apikey"."is_active" AS "{0}is_active", '
+    '"keys_apikey"."read_only" AS "{0}read_only", "keys_apikey"."expires_at" AS "{0}expires_at", '
+    '"keys_apikey"."last_used_at" AS "{0}last_used_at", '
+    '"keys_apikey"."created_at" AS "{0}created_at"'
+)
 KEY_ORGANIZATION_SQL = (
-    'SELECT "keys_apikey_organizations"."id", "keys_apikey_organizations"."apikey_id", '
-    '"keys_apikey_organizations"."organization_id", "keys_apikey"."id", "keys_apikey"."prefix", '
-    '"keys_apikey"."digest", "keys_apikey"."name", "keys_apikey"."is_active", '
-    '"keys_apikey"."read_only", "keys_apikey"."expires_at", "keys_apikey"."last_used_at", '
-    '"keys_apikey"."created_at", "organizations_organization"."id", '
-    '"organizations_organization"."public_id", "organizations_organization"."name", '
-    '"organizations_organization"."is_active", "organizations_organization"."created_at" '
+    'SELECT "keys_apikey_organizations"."apikey_id" AS "apikey__id", '
+    + _KEY_COLUMNS.format("apikey__")
+    + ', "keys_apikey_organizations"."organization_id" AS "organization__id", '
+    '"organizations_organization"."public_id" AS "organization__public_id", '
+    '"organizations_organization"."name" AS "organization__name", '
+    '"organizations_organization"."is_active" AS "organization__is_active", '
+    '"organizations_organization"."created_at" AS "organization__created_at" '
     'FROM "keys_apikey_organizations" INNER JOIN "keys_apikey" ON '
     '("keys_apikey_organizations"."apikey_id" = "keys_apikey"."id") INNER JOIN '
     '"organizations_organization" ON ("keys_apikey_organizations"."organization_id" = '
     '"organizations_organization"."id") WHERE ("keys_apikey"."prefix" = %s AND '
     '"organizations_organization"."is_active" AND "organizations_organization"."public_id" = %s) '
-    'ORDER BY "keys_apikey_organizations"."id" ASC LIMIT 1'
+    "LIMIT 1"
 )
 KEY_SQL = (
-    'SELECT "keys_apikey"."id", "keys_apikey"."prefix", "keys_apikey"."digest", '
-    '"keys_apikey"."name", "keys_apikey"."is_active", "keys_apikey"."read_only", '
-    '"keys_apikey"."expires_at", "keys_apikey"."last_used_at", "keys_apikey"."created_at" '
-    'FROM "keys_apikey" WHERE "keys_apikey"."prefix" = %s '
-    'ORDER BY "keys_apikey"."created_at" DESC LIMIT 1'
+    'SELECT "keys_apikey"."id" AS "id", '
+    + _KEY_COLUMNS.format("")
+    + ' FROM "keys_apikey" WHERE "keys_apikey"."prefix" = %s LIMIT 1'
 )
 TOUCH_SQL = (
     'UPDATE "keys_apikey" SET "last_used_at" = %s WHERE (("keys_apikey"."last_used_at" IS NULL '
@@ -400,7 +405,7 @@ class RawFloor:
             cursor.execute(KEY_ORGANIZATION_SQL, (match.group(1), organization_id))
             link = cursor.fetchone()
             if link is not None:  # the key's columns as KEY_SQL's, then the organization's
-                key, organization = link[3:12], link[12:]
+                key, organization = link[:9], link[9:]
         if key is None:
             cursor.execute(KEY_SQL, (match.group(1),))
             key = cursor.fetchone()
