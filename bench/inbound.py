@@ -142,7 +142,7 @@ def email_threads(organization: Any) -> list[tuple[str, str]]:
         Message.objects.for_org(organization)
         .exclude(email_message_id=None)
         .exclude(conversation__contact__email=None)
-        .values_list("email_message_id", "conversation__contact__email")[:1000]  # type: ignore[arg-type]
+        .values_list("email_message_id", "conversation__contact__email")[:1000]
     )
 
 

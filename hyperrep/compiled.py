@@ -2,16 +2,18 @@
 values.
 
 Every API request starts with the same query: its key, with the organization its path names
-(apps/keys/services.py). Through the ORM, building and compiling that query took longer than
-its round trip (0.55 ms against 0.35 ms in one process). A `CompiledQuery` builds its
-queryset once per connection, with a marker in the place of each value, keeps the compiler
-and its SQL, and from then on only sends that SQL with the call's values in the markers'
-places: the SQL the queryset itself sends, Django's converters applied to the rows that come
-back (JSON parsed, SQLite's datetimes read).
+(apps/keys/services.py); a nested list then looks up its parent by public id within the
+organization (hyperrep/tenancy/models.py, `by_public_id`). Through the ORM, building and
+compiling such a query took longer than its round trip (the key's: 0.55 ms against 0.35 ms
+in one process). A `CompiledQuery` builds its queryset once per connection, with a marker in
+the place of each value, keeps the compiler and its SQL, and from then on only sends that
+SQL with the call's values in the markers' places: the SQL the queryset itself sends,
+Django's converters applied to the rows that come back (JSON parsed, SQLite's datetimes
+read), and for a queryset of model instances, instances as Django builds them.
 
-Only for querysets whose SQL does not depend on their values, and for string values (the
-markers are strings): equality lookups on text columns (`prefix=prefix`), no `__in` of a
-list, no `__contains`. A value the ORM rewrites before sending (`%value%`) is refused when
+Only for querysets whose SQL does not depend on their values: equality lookups (`prefix=
+prefix`), no `__in` of a list, no `__contains`. A value is a string unless the builder's
+parameter says `int`. A value the ORM rewrites before sending (`%value%`) is refused when
 the query is compiled, so such a queryset fails at its first call, not with wrong SQL later.
 The tenancy guard runs on the queryset then too.
 """
@@ -23,9 +25,11 @@ from typing import Any, NamedTuple
 from weakref import WeakKeyDictionary
 
 from django.db import DEFAULT_DB_ALIAS, connections
-from django.db.models import QuerySet
+from django.db.models import Model, QuerySet
+from django.db.models.query import ModelIterable
 
-from hyperrep.tenancy.models import TenantQuerySet
+# An int marker is a plain int by the time the ORM has prepared it: one no real value takes.
+_INT_MARKER = -(2**62)
 
 
 class _Compiled(NamedTuple):
@@ -36,21 +40,39 @@ class _Compiled(NamedTuple):
     constants: tuple[Any, ...]
     compiler: Any
     converters: dict[int, Any]
+    # A queryset of model instances: their model and the attnames of the selected columns.
+    model: type[Model] | None
+    attnames: tuple[str, ...]
 
 
 class CompiledQuery:
     """`CompiledQuery(lambda prefix: ApiKey.objects.filter(prefix=prefix).values_list(...))`;
-    `.rows(prefix="...")` is what the queryset would give as tuples, sent as one query."""
+    `.rows(prefix="...")` is what the queryset would give as tuples, sent as one query;
+    `.instances(...)` what a queryset of model instances would give."""
 
     def __init__(self, build: Callable[..., QuerySet[Any]]) -> None:
         self.build = build
-        self.names = tuple(inspect.signature(build).parameters)
+        parameters = inspect.signature(build).parameters
+        self.names = tuple(parameters)
+        self.markers: dict[str, Any] = {
+            name: _INT_MARKER - index if parameter.annotation is int else f"\x00compiled:{name}\x00"
+            for index, (name, parameter) in enumerate(parameters.items())
+        }
         # Per connection, as Django keeps one per thread: a compiler and its converters are
         # bound to the connection they were made for.
         self._compiled: WeakKeyDictionary[Any, _Compiled] = WeakKeyDictionary()
         self._lock = threading.Lock()
 
     def rows(self, using: str = DEFAULT_DB_ALIAS, **values: Any) -> list[tuple[Any, ...]]:
+        return self._run(using, values)[1]
+
+    def instances(self, using: str = DEFAULT_DB_ALIAS, **values: Any) -> list[Any]:
+        compiled, found = self._run(using, values)
+        if compiled.model is None:
+            raise TypeError(f"{self.build} gives rows, not model instances: use rows()")
+        return [compiled.model.from_db(using, compiled.attnames, row) for row in found]
+
+    def _run(self, using: str, values: dict[str, Any]) -> tuple[_Compiled, list[Any]]:
         if values.keys() != set(self.names):
             raise TypeError(f"{self.build} takes {self.names}, not {tuple(values)}")
         connection = connections[using]
@@ -70,16 +92,22 @@ class CompiledQuery:
             found = [
                 tuple(row) for row in compiled.compiler.apply_converters(found, compiled.converters)
             ]
-        return found
+        return compiled, found
 
     def _compile(self, using: str) -> _Compiled:
-        markers = {f"\x00compiled:{name}\x00": name for name in self.names}
-        queryset = self.build(*markers)
-        if isinstance(queryset, TenantQuerySet):
-            queryset._check_scope()  # a tenant table's query names its organization
+        queryset = self.build(**self.markers)
+        # A tenant table's query names its organization (TenantQuerySet's guard; the tenancy
+        # core builds on this module, so it is not imported here).
+        check_scope = getattr(queryset, "_check_scope", None)
+        if check_scope is not None:
+            check_scope()
         compiler = queryset.query.get_compiler(using)
         sql, params = compiler.as_sql()
-        slots = tuple(markers.get(param) if isinstance(param, str) else None for param in params)
+        name_of = {(type(marker), marker): name for name, marker in self.markers.items()}
+        slots = tuple(
+            name_of.get((type(param), param)) if type(param) in (str, int) else None
+            for param in params
+        )
         unplaced = set(self.names) - set(slots)
         rewritten = [
             param
@@ -94,5 +122,11 @@ class CompiledQuery:
         constants = tuple(
             None if slot else param for param, slot in zip(params, slots, strict=True)
         )
-        selected = [expression for expression, _, _ in compiler.select[: compiler.col_count]]
-        return _Compiled(sql, slots, constants, compiler, compiler.get_converters(selected))
+        selected = compiler.select[: compiler.col_count]
+        converters = compiler.get_converters([expression for expression, _, _ in selected])
+        if queryset._iterable_class is not ModelIterable:  # values(), values_list()
+            return _Compiled(sql, slots, constants, compiler, converters, None, ())
+        if queryset.query.select_related or compiler.annotation_col_map:
+            raise TypeError(f"{self.build}: instances of one model, without select_related")
+        attnames = tuple(expression.target.attname for expression, _, _ in selected)
+        return _Compiled(sql, slots, constants, compiler, converters, queryset.model, attnames)

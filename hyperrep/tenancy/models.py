@@ -1,7 +1,9 @@
 """The one core of tenancy: every table whose rows belong to an organization builds on
 `TenantModel`, and its default manager refuses to read without an organization.
 
-- `Model.objects.for_org(organization)` is how every read starts.
+- `Model.objects.for_org(organization)` is how every read starts. Followed at once by
+  `by_public_id` (or `get_by_public_id`), as a nested route finds its parent, it is one query
+  compiled once per model and connection (hyperrep/compiled.py), the same SQL.
 - `Model.objects.unscoped()` is a deliberate read across organizations (the admin's
   superuser views, exports, the worker's claim of due rows): rare enough to grep.
 - A row's own relations (`contact.conversations.all()`, a prefetch) read through the row,
@@ -20,6 +22,7 @@ Migrations see plain managers as well.
 API names by id; a tenant table need not have one.
 """
 
+from functools import cache
 from typing import Any, Self, cast
 
 from django.core.exceptions import ValidationError
@@ -30,6 +33,7 @@ from django.db.models.sql.where import AND
 from django.utils.text import capfirst
 
 from hyperrep import ids, rows
+from hyperrep.compiled import CompiledQuery
 from hyperrep.errors import InvalidValue, NotFound
 
 
@@ -55,6 +59,10 @@ def _pins_one_organization(query: Any) -> bool:
 
 class TenantQuerySet(models.QuerySet):
     _unscoped = False
+    # Set by TenantManager.for_org on the queryset it returns, and never copied to a clone:
+    # a queryset with nothing but the organization on it, whose by_public_id (a nested
+    # list's parent, every request of one) is then a compiled query (hyperrep/compiled.py).
+    _only_organization: Any = None
 
     def for_org(self, organization: Any) -> Self:
         """The organization's rows (an Organization or its primary key)."""
@@ -70,7 +78,14 @@ class TenantQuerySet(models.QuerySet):
         """The row with this public id, or None; `InvalidValue("Invalid <name>")` when no row
         of this model could have such an id."""
         prefix = self.model._meta.get_field("public_id").prefix  # type: ignore[union-attr]
-        return self.filter(public_id=ids.check(value, prefix=prefix, name=name)).first()
+        public_id = ids.check(value, prefix=prefix, name=name)
+        if self._only_organization is not None:  # Model.objects.for_org(o), nothing else
+            organization = getattr(self._only_organization, "pk", self._only_organization)
+            found = _public_id_lookup(self.model).instances(
+                self.db, organization=organization, public_id=public_id
+            )
+            return found[0] if found else None
+        return self.filter(public_id=public_id).first()
 
     def get_by_public_id(self, value: object, name: str) -> Any:
         """The row with this public id: `InvalidValue("Invalid <name>")` for an id that cannot
@@ -176,7 +191,28 @@ class TenantQuerySet(models.QuerySet):
     resolve_expression.queryset_only = True  # type: ignore[attr-defined]
 
 
-TenantManager = models.Manager.from_queryset(TenantQuerySet)
+class TenantManager(models.Manager.from_queryset(TenantQuerySet)):  # type: ignore[misc]
+    def for_org(self, organization: Any) -> TenantQuerySet:
+        """The organization's rows (an Organization or its primary key)."""
+        queryset: TenantQuerySet = self.get_queryset().for_org(organization)
+        if type(self) is TenantManager:  # not a related manager, whose queryset has more
+            queryset._only_organization = organization
+        return queryset
+
+
+@cache
+def _public_id_lookup(model: type[models.Model]) -> CompiledQuery:
+    """`Model.objects.for_org(organization).filter(public_id=...).first()`, compiled."""
+
+    def build(organization: int, public_id: str) -> Any:
+        queryset = (
+            model._default_manager.get_queryset()
+            .filter(organization=organization)
+            .filter(public_id=public_id)
+        )
+        return (queryset if queryset.ordered else queryset.order_by("pk"))[:1]
+
+    return CompiledQuery(build)
 
 
 class TenantModel(models.Model):

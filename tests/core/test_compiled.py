@@ -115,3 +115,19 @@ def test_a_tenant_query_still_names_its_organization() -> None:
     compiled = CompiledQuery(lambda name: Contact.objects.filter(name=name).values_list("id"))
     with pytest.raises(UnscopedQuery):
         compiled.rows(name="Ann")
+
+
+def test_int_values_and_model_instances(organization: Organization, contacts: Any) -> None:
+    def build(organization: int, email: str) -> Any:
+        return Contact.objects.for_org(organization).filter(email=email).order_by("id")
+
+    compiled = CompiledQuery(build)
+    found = compiled.instances(organization=organization.pk, email="ann@example.com")
+    assert found == contacts[:2]
+    assert [c.custom_fields for c in found] == [c.custom_fields for c in contacts[:2]]
+    assert found[0].created_at == contacts[0].created_at
+    assert not found[0]._state.adding
+    assert found[0]._state.db == "default"
+    assert compiled.instances(organization=organization.pk + 1, email="ann@example.com") == []
+    with pytest.raises(TypeError, match="rows"):
+        contacts_named(organization).instances(name="Ann", email="ann@example.com")

@@ -7,12 +7,14 @@ from typing import Any
 import pytest
 from django.apps import apps
 from django.core.exceptions import ValidationError
-from django.db import models
+from django.db import connection, models
 from django.db.models import Q
+from django.test.utils import CaptureQueriesContext
 
 from apps.contacts.models import Contact
 from apps.conversations.models import Conversation
 from apps.organizations.models import Channel, Organization
+from hyperrep.errors import InvalidValue
 from hyperrep.tenancy.models import TenantManager, TenantModel, UnscopedQuery
 from tests.factories import ContactFactory, ConversationFactory, MessageFactory
 
@@ -58,6 +60,47 @@ def test_for_org_reads_one_organization_and_unscoped_reads_all(
     assert Contact.objects.for_org(organization).filter(pk=theirs.pk).count() == 0
     assert set(Contact.objects.unscoped()) == {mine, theirs}
     assert Contact.objects.unscoped().filter(name=mine.name).get() == mine  # kept when chained
+
+
+def test_by_public_id_after_for_org_alone_is_the_same_query_and_row(
+    organization: Organization, other_organization: Organization
+) -> None:
+    mine = ConversationFactory.create(organization=organization)
+    theirs = ConversationFactory.create(organization=other_organization)
+    narrowed = Conversation.objects.for_org(organization).filter(is_read=mine.is_read)
+    with CaptureQueriesContext(connection) as expected:  # the ORM's own path, by first()
+        assert narrowed.by_public_id(mine.public_id, "conversation_id") == mine
+    with CaptureQueriesContext(connection) as compiled:
+        found = Conversation.objects.for_org(organization).by_public_id(mine.public_id, "c_id")
+    assert found == mine
+    assert {f.attname: getattr(found, f.attname) for f in Conversation._meta.concrete_fields} == {
+        f.attname: getattr(mine, f.attname) for f in Conversation._meta.concrete_fields
+    }
+    assert not found._state.adding
+    expected_sql = expected[0]["sql"].replace(' AND "conversations_conversation"."is_read"', "")
+    expected_sql = expected_sql.replace(' AND NOT "conversations_conversation"."is_read"', "")
+    assert [q["sql"] for q in compiled] == [expected_sql]
+    assert Conversation.objects.for_org(organization.pk).by_public_id(mine.public_id, "c") == mine
+    assert Conversation.objects.for_org(organization).by_public_id(theirs.public_id, "c") is None
+    with pytest.raises(InvalidValue, match="Invalid conversation_id"):
+        Conversation.objects.for_org(organization).by_public_id("ctc_x", "conversation_id")
+
+
+def test_only_a_queryset_with_nothing_but_its_organization_takes_the_compiled_lookup(
+    organization: Organization,
+) -> None:
+    conversation = ConversationFactory.create(organization=organization)
+    assert Conversation.objects.for_org(organization)._only_organization == organization
+    assert Conversation.objects.for_org(organization).all()._only_organization is None
+    assert Conversation.objects.for_org(organization).filter(pk=0)._only_organization is None
+    assert (
+        Conversation.objects.for_org(organization)
+        .filter(pk=0)
+        .by_public_id(conversation.public_id, "conversation_id")
+        is None
+    )  # the condition after for_org counts
+    related = conversation.contact.conversations  # a related manager: its queryset has more
+    assert related.for_org(organization)._only_organization is None
 
 
 def test_a_rows_own_relations_read_through_it(organization: Organization) -> None:
