@@ -12,18 +12,19 @@ Django's converters applied to the rows that come back (JSON parsed, SQLite's da
 read), and for a queryset of model instances, instances as Django builds them.
 
 Only for querysets whose SQL does not depend on their values: equality lookups (`prefix=
-prefix`), no `__in` of a list, no `__contains`. A value is a string unless the builder's
-parameter says `int`. A value the ORM rewrites before sending (`%value%`) is refused when
-the query is compiled, so such a queryset fails at its first call, not with wrong SQL later.
-The tenancy guard runs on the queryset then too.
+prefix`), no `__in` of a list, no `__contains`, no None. A value is a string, or an int where
+the builder's parameter says `int` (for bigint and foreign-key columns: the int marker is
+beyond a 4-byte integer's range); a call's value of another type is refused, as it would go
+into the SQL without the ORM's preparation. A value the ORM rewrites before sending
+(`%value%`) is refused when the query is compiled, so such a queryset fails at its first
+call, not with wrong SQL later. The tenancy guard runs on the queryset then too.
 """
 
 import inspect
-import threading
 from collections.abc import Callable
 from typing import Any, NamedTuple
-from weakref import WeakKeyDictionary
 
+from django.core.exceptions import EmptyResultSet
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.models import Model, QuerySet
 from django.db.models.query import ModelIterable
@@ -52,47 +53,53 @@ class CompiledQuery:
 
     def __init__(self, build: Callable[..., QuerySet[Any]]) -> None:
         self.build = build
-        parameters = inspect.signature(build).parameters
-        self.names = tuple(parameters)
+        self.label = f"{build.__module__}.{build.__qualname__}"
+        parameters = inspect.signature(build, eval_str=True).parameters
+        if "using" in parameters:
+            raise TypeError(f"{self.label}: `using` names the database, not a value")
         self.markers: dict[str, Any] = {
             name: _INT_MARKER - index if parameter.annotation is int else f"\x00compiled:{name}\x00"
             for index, (name, parameter) in enumerate(parameters.items())
         }
-        # Per connection, as Django keeps one per thread: a compiler and its converters are
-        # bound to the connection they were made for.
-        self._compiled: WeakKeyDictionary[Any, _Compiled] = WeakKeyDictionary()
-        self._lock = threading.Lock()
 
     def rows(self, using: str = DEFAULT_DB_ALIAS, **values: Any) -> list[tuple[Any, ...]]:
-        return self._run(using, values)[1]
+        return self._run(using, self._compiled(using), values)
 
     def instances(self, using: str = DEFAULT_DB_ALIAS, **values: Any) -> list[Any]:
-        compiled, found = self._run(using, values)
+        compiled = self._compiled(using)
         if compiled.model is None:
-            raise TypeError(f"{self.build} gives rows, not model instances: use rows()")
+            raise TypeError(f"{self.label} gives values, not model instances: use rows()")
+        found = self._run(using, compiled, values)
         return [compiled.model.from_db(using, compiled.attnames, row) for row in found]
 
-    def _run(self, using: str, values: dict[str, Any]) -> tuple[_Compiled, list[Any]]:
-        if values.keys() != set(self.names):
-            raise TypeError(f"{self.build} takes {self.names}, not {tuple(values)}")
-        connection = connections[using]
-        compiled = self._compiled.get(connection)
+    def _compiled(self, using: str) -> _Compiled:
+        # Kept on the connection, one per thread, which the compiler and its converters point
+        # back to: they go when it goes.
+        kept = connections[using].__dict__.setdefault("_compiled_queries", {})
+        compiled = kept.get(self)
         if compiled is None:
-            compiled = self._compile(using)
-            with self._lock:
-                self._compiled[connection] = compiled
+            compiled = kept[self] = self._compile(using)
+        return compiled
+
+    def _run(self, using: str, compiled: _Compiled, values: dict[str, Any]) -> list[Any]:
+        if values.keys() != self.markers.keys():
+            raise TypeError(f"{self.label} takes {tuple(self.markers)}, not {tuple(values)}")
+        for name, value in values.items():
+            if type(value) is not type(self.markers[name]):
+                expected = type(self.markers[name]).__name__
+                raise TypeError(f"{self.label}: {name} is {expected}, not {value!r}")
         params = [
             constant if name is None else values[name]
             for name, constant in zip(compiled.slots, compiled.constants, strict=True)
         ]
-        with connection.cursor() as cursor:
+        with connections[using].cursor() as cursor:
             cursor.execute(compiled.sql, params)
             found = cursor.fetchall()
         if compiled.converters:
             found = [
                 tuple(row) for row in compiled.compiler.apply_converters(found, compiled.converters)
             ]
-        return compiled, found
+        return found
 
     def _compile(self, using: str) -> _Compiled:
         queryset = self.build(**self.markers)
@@ -102,13 +109,18 @@ class CompiledQuery:
         if check_scope is not None:
             check_scope()
         compiler = queryset.query.get_compiler(using)
-        sql, params = compiler.as_sql()
+        try:
+            sql, params = compiler.as_sql()
+        except EmptyResultSet:  # an int marker out of a 4-byte column's range
+            raise TypeError(f"{self.label}: int values only for bigint columns") from None
+        if compiler.has_extra_select:  # distinct() ordered by columns it does not select
+            raise TypeError(f"{self.label}: no columns beyond those selected")
         name_of = {(type(marker), marker): name for name, marker in self.markers.items()}
         slots = tuple(
             name_of.get((type(param), param)) if type(param) in (str, int) else None
             for param in params
         )
-        unplaced = set(self.names) - set(slots)
+        unplaced = set(self.markers) - set(slots)
         rewritten = [
             param
             for param, slot in zip(params, slots, strict=True)
@@ -116,7 +128,7 @@ class CompiledQuery:
         ]
         if unplaced or rewritten:
             raise TypeError(
-                f"{self.build}: the SQL does not take {sorted(unplaced)} as they are "
+                f"{self.label}: the SQL does not take {sorted(unplaced)} as they are "
                 f"(rewritten: {rewritten}); compile only equality lookups"
             )
         constants = tuple(
@@ -126,7 +138,12 @@ class CompiledQuery:
         converters = compiler.get_converters([expression for expression, _, _ in selected])
         if queryset._iterable_class is not ModelIterable:  # values(), values_list()
             return _Compiled(sql, slots, constants, compiler, converters, None, ())
-        if queryset.query.select_related or compiler.annotation_col_map:
-            raise TypeError(f"{self.build}: instances of one model, without select_related")
+        if (
+            queryset.query.select_related
+            or compiler.annotation_col_map
+            or queryset._prefetch_related_lookups  # type: ignore[attr-defined]
+            or queryset._known_related_objects  # type: ignore[attr-defined]
+        ):
+            raise TypeError(f"{self.label}: instances of one model, nothing related")
         attnames = tuple(expression.target.attname for expression, _, _ in selected)
         return _Compiled(sql, slots, constants, compiler, converters, queryset.model, attnames)

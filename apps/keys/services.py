@@ -11,10 +11,9 @@ import re
 import secrets
 from collections.abc import Iterable
 from datetime import datetime, timedelta
-from typing import Any
 
 from django.conf import settings
-from django.db import DEFAULT_DB_ALIAS, transaction
+from django.db import router, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -29,8 +28,9 @@ SECRET_LENGTH = 43
 LAST_USED_RESOLUTION = timedelta(minutes=1)
 
 
-_KEY_COLUMNS = tuple(field.attname for field in ApiKey._meta.concrete_fields)
-_ORGANIZATION_COLUMNS = tuple(field.attname for field in Organization._meta.concrete_fields)
+_KEY_ATTNAMES = tuple(field.attname for field in ApiKey._meta.concrete_fields)
+_ORGANIZATION_ATTNAMES = tuple(field.attname for field in Organization._meta.concrete_fields)
+_KEY_WIDTH = len(_KEY_ATTNAMES)
 
 # Every request's first query, compiled once per connection (hyperrep/compiled.py): the key
 # by its prefix, with the organization of the path when the key reaches it (linked to the
@@ -41,12 +41,12 @@ _key_with_organization = CompiledQuery(
         organization__public_id=organization_id,
         organization__is_active=True,
     ).values_list(
-        *(f"apikey__{column}" for column in _KEY_COLUMNS),
-        *(f"organization__{column}" for column in _ORGANIZATION_COLUMNS),
+        *(f"apikey__{attname}" for attname in _KEY_ATTNAMES),
+        *(f"organization__{attname}" for attname in _ORGANIZATION_ATTNAMES),
     )[:1]
 )
 _key = CompiledQuery(
-    lambda prefix: ApiKey.objects.filter(prefix=prefix).order_by().values_list(*_KEY_COLUMNS)[:1]
+    lambda prefix: ApiKey.objects.filter(prefix=prefix).order_by().values_list(*_KEY_ATTNAMES)[:1]
 )
 
 
@@ -119,20 +119,17 @@ def api_key_authenticate(
     match = KEY_FORMAT.fullmatch(plaintext)
     if match is None:
         raise KeyRejected("Invalid API Key")
-    prefix, organization = match.group(1), None
-    found: list[tuple[Any, ...]] = []
+    prefix, key, organization = match.group(1), None, None
+    using = router.db_for_read(ApiKey)
     if organization_id is not None and ids.can_be_valid(organization_id, "org"):
-        found = _key_with_organization.rows(prefix=prefix, organization_id=organization_id)
-    if found:
-        columns = found[0][len(_KEY_COLUMNS) :]
-        organization = Organization.from_db(DEFAULT_DB_ALIAS, _ORGANIZATION_COLUMNS, columns)
-    else:
-        found = _key.rows(prefix=prefix)
-    key = (
-        ApiKey.from_db(DEFAULT_DB_ALIAS, _KEY_COLUMNS, found[0][: len(_KEY_COLUMNS)])
-        if found
-        else None
-    )
+        joined = _key_with_organization.rows(using, prefix=prefix, organization_id=organization_id)
+        if joined:  # the key's columns, then the organization's
+            key_values, organization_values = joined[0][:_KEY_WIDTH], joined[0][_KEY_WIDTH:]
+            key = ApiKey.from_db(using, _KEY_ATTNAMES, key_values)
+            organization = Organization.from_db(using, _ORGANIZATION_ATTNAMES, organization_values)
+    if key is None:
+        alone = _key.rows(using, prefix=prefix)
+        key = ApiKey.from_db(using, _KEY_ATTNAMES, alone[0]) if alone else None
     digest = key_digest(plaintext)  # computed even for unknown prefixes: same work either way
     if key is None or not hmac.compare_digest(key.digest, digest):
         raise KeyRejected("Invalid API Key")

@@ -2,8 +2,9 @@
 `TenantModel`, and its default manager refuses to read without an organization.
 
 - `Model.objects.for_org(organization)` is how every read starts. Followed at once by
-  `by_public_id` (or `get_by_public_id`), as a nested route finds its parent, it is one query
-  compiled once per model and connection (hyperrep/compiled.py), the same SQL.
+  `by_public_id` (or `get_by_public_id`, `resolve_reference`), as a nested route finds its
+  parent, it is one query compiled once per model and connection (hyperrep/compiled.py),
+  the same SQL.
 - `Model.objects.unscoped()` is a deliberate read across organizations (the admin's
   superuser views, exports, the worker's claim of due rows): rare enough to grep.
 - A row's own relations (`contact.conversations.all()`, a prefetch) read through the row,
@@ -59,9 +60,10 @@ def _pins_one_organization(query: Any) -> bool:
 
 class TenantQuerySet(models.QuerySet):
     _unscoped = False
-    # Set by TenantManager.for_org on the queryset it returns, and never copied to a clone:
-    # a queryset with nothing but the organization on it, whose by_public_id (a nested
-    # list's parent, every request of one) is then a compiled query (hyperrep/compiled.py).
+    # The organization's primary key, set by TenantManager.for_org on the queryset it
+    # returns and not copied to a clone (filter(), all(), ...): a queryset with nothing but
+    # the organization on it, whose by_public_id (a nested list's parent, every request of
+    # one) is then a compiled query (hyperrep/compiled.py).
     _only_organization: Any = None
 
     def for_org(self, organization: Any) -> Self:
@@ -80,9 +82,8 @@ class TenantQuerySet(models.QuerySet):
         prefix = self.model._meta.get_field("public_id").prefix  # type: ignore[union-attr]
         public_id = ids.check(value, prefix=prefix, name=name)
         if self._only_organization is not None:  # Model.objects.for_org(o), nothing else
-            organization = getattr(self._only_organization, "pk", self._only_organization)
             found = _public_id_lookup(self.model).instances(
-                self.db, organization=organization, public_id=public_id
+                self.db, organization=self._only_organization, public_id=public_id
             )
             return found[0] if found else None
         return self.filter(public_id=public_id).first()
@@ -195,18 +196,22 @@ class TenantManager(models.Manager.from_queryset(TenantQuerySet)):  # type: igno
     def for_org(self, organization: Any) -> TenantQuerySet:
         """The organization's rows (an Organization or its primary key)."""
         queryset: TenantQuerySet = self.get_queryset().for_org(organization)
-        if type(self) is TenantManager:  # not a related manager, whose queryset has more
-            queryset._only_organization = organization
+        pk = organization.pk if isinstance(organization, models.Model) else organization
+        # Not a related manager's, whose queryset has more; an organization given as a row or
+        # its key, not as an expression or a queryset.
+        if type(self) is TenantManager and type(pk) is int:
+            queryset._only_organization = pk
         return queryset
 
 
 @cache
 def _public_id_lookup(model: type[models.Model]) -> CompiledQuery:
-    """`Model.objects.for_org(organization).filter(public_id=...).first()`, compiled."""
+    """`Model.objects.for_org(organization).by_public_id(...)` as `.first()` sends it,
+    compiled: from the plain TenantManager's queryset, as its for_org marks."""
 
     def build(organization: int, public_id: str) -> Any:
-        queryset = (
-            model._default_manager.get_queryset()
+        queryset: TenantQuerySet = (
+            TenantQuerySet(model=model)
             .filter(organization=organization)
             .filter(public_id=public_id)
         )

@@ -131,3 +131,19 @@ def test_int_values_and_model_instances(organization: Organization, contacts: An
     assert compiled.instances(organization=organization.pk + 1, email="ann@example.com") == []
     with pytest.raises(TypeError, match="rows"):
         contacts_named(organization).instances(name="Ann", email="ann@example.com")
+
+
+def test_a_value_of_another_type_than_its_marker_is_refused(organization: Organization) -> None:
+    def build(organization: int, email: str) -> Any:
+        return Contact.objects.for_org(organization).filter(email=email)
+
+    compiled = CompiledQuery(build)
+    with pytest.raises(TypeError, match="organization is int, not '1'"):
+        compiled.instances(organization="1", email="ann@example.com")
+    with pytest.raises(TypeError, match="email is str, not None"):
+        compiled.instances(organization=organization.pk, email=None)
+
+
+def test_using_is_the_database_not_a_value() -> None:
+    with pytest.raises(TypeError, match="`using` names the database"):
+        CompiledQuery(lambda using: ApiKey.objects.filter(name=using).values("id"))

@@ -90,7 +90,8 @@ def test_only_a_queryset_with_nothing_but_its_organization_takes_the_compiled_lo
     organization: Organization,
 ) -> None:
     conversation = ConversationFactory.create(organization=organization)
-    assert Conversation.objects.for_org(organization)._only_organization == organization
+    assert Conversation.objects.for_org(organization)._only_organization == organization.pk
+    assert Conversation.objects.for_org(Organization.objects.all()[:1])._only_organization is None
     assert Conversation.objects.for_org(organization).all()._only_organization is None
     assert Conversation.objects.for_org(organization).filter(pk=0)._only_organization is None
     assert (
