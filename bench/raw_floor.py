@@ -72,7 +72,7 @@ StartResponse = Callable[..., Any]
 # A request naming an organization that can be valid looks its key up with it, in one join
 # through the key's organizations (active only); without a match, by the key alone, and the
 # organization after the key's checks (ORGANIZATION_SQL), as apps/keys/services.py does.
-_KEY_COLUMNS = (
+_KEY_SELECT = (
     '"keys_apikey"."prefix" AS "{0}prefix", "keys_apikey"."digest" AS "{0}digest", '
     '"keys_apikey"."name" AS "{0}name", "keys_apikey"."is_active" AS "{0}is_active", '
     '"keys_apikey"."read_only" AS "{0}read_only", "keys_apikey"."expires_at" AS "{0}expires_at", '
@@ -81,7 +81,7 @@ _KEY_COLUMNS = (
 )
 KEY_ORGANIZATION_SQL = (
     'SELECT "keys_apikey_organizations"."apikey_id" AS "apikey__id", '
-    + _KEY_COLUMNS.format("apikey__")
+    + _KEY_SELECT.format("apikey__")
     + ', "keys_apikey_organizations"."organization_id" AS "organization__id", '
     '"organizations_organization"."public_id" AS "organization__public_id", '
     '"organizations_organization"."name" AS "organization__name", '
@@ -96,7 +96,7 @@ KEY_ORGANIZATION_SQL = (
 )
 KEY_SQL = (
     'SELECT "keys_apikey"."id" AS "id", '
-    + _KEY_COLUMNS.format("")
+    + _KEY_SELECT.format("")
     + ' FROM "keys_apikey" WHERE "keys_apikey"."prefix" = %s LIMIT 1'
 )
 TOUCH_SQL = (

@@ -63,25 +63,27 @@ class CompiledQuery:
         }
 
     def rows(self, using: str = DEFAULT_DB_ALIAS, **values: Any) -> list[tuple[Any, ...]]:
-        return self._run(using, self._compiled(using), values)
+        connection = connections[using]
+        return self._run(connection, self._compiled(connection), values)
 
     def instances(self, using: str = DEFAULT_DB_ALIAS, **values: Any) -> list[Any]:
-        compiled = self._compiled(using)
+        connection = connections[using]
+        compiled = self._compiled(connection)
         if compiled.model is None:
             raise TypeError(f"{self.label} gives values, not model instances: use rows()")
-        found = self._run(using, compiled, values)
+        found = self._run(connection, compiled, values)
         return [compiled.model.from_db(using, compiled.attnames, row) for row in found]
 
-    def _compiled(self, using: str) -> _Compiled:
+    def _compiled(self, connection: Any) -> _Compiled:
         # Kept on the connection, one per thread, which the compiler and its converters point
         # back to: they go when it goes.
-        kept = connections[using].__dict__.setdefault("_compiled_queries", {})
+        kept = connection.__dict__.setdefault("_compiled_queries", {})
         compiled = kept.get(self)
         if compiled is None:
-            compiled = kept[self] = self._compile(using)
+            compiled = kept[self] = self._compile(connection.alias)
         return compiled
 
-    def _run(self, using: str, compiled: _Compiled, values: dict[str, Any]) -> list[Any]:
+    def _run(self, connection: Any, compiled: _Compiled, values: dict[str, Any]) -> list[Any]:
         if values.keys() != self.markers.keys():
             raise TypeError(f"{self.label} takes {tuple(self.markers)}, not {tuple(values)}")
         for name, value in values.items():
@@ -92,7 +94,7 @@ class CompiledQuery:
             constant if name is None else values[name]
             for name, constant in zip(compiled.slots, compiled.constants, strict=True)
         ]
-        with connections[using].cursor() as cursor:
+        with connection.cursor() as cursor:
             cursor.execute(compiled.sql, params)
             found = cursor.fetchall()
         if compiled.converters:
