@@ -78,8 +78,8 @@ def admin_page(browser: WebDriver, live_server: Any) -> Any:
     open_page("/admin/login/")
     browser.find_element(By.NAME, "username").send_keys("owner")
     browser.find_element(By.NAME, "password").send_keys(PASSWORD)
-    browser.find_element(By.CSS_SELECTOR, "input[type=submit]").click()
-    wait_for(browser, By.ID, "site-name")
+    follow(browser, browser.find_element(By.CSS_SELECTOR, "input[type=submit]"))
+    wait_for(browser, By.ID, "user-tools")  # the login page has no user tools
     assert "HyperRep server" in browser.find_element(By.ID, "site-name").text
     return open_page
 
@@ -90,8 +90,16 @@ def wait_for(browser: WebDriver, by: str, value: str) -> Any:
     )
 
 
+def follow(browser: WebDriver, element: Any) -> None:
+    """Click what loads a new page, and wait until the old one is gone: the new page may
+    have the same ids as the old (site-name, result_list), so finding one proves nothing."""
+    page = browser.find_element(By.TAG_NAME, "html")
+    element.click()
+    WebDriverWait(browser, 15).until(expected_conditions.staleness_of(page))
+
+
 def save(browser: WebDriver) -> None:
-    browser.find_element(By.NAME, "_save").click()
+    follow(browser, browser.find_element(By.NAME, "_save"))
     wait_for(browser, By.CSS_SELECTOR, "ul.messagelist, .errornote")
     errors = browser.find_elements(By.CSS_SELECTOR, ".errornote, .errorlist")
     assert not errors, [error.text for error in errors]
@@ -121,7 +129,7 @@ def test_create_an_organization_and_a_key_seen_once_then_deactivate_it(
         str(organization)
     )
     browser.find_element(By.ID, "id_organizations_add").click()
-    browser.find_element(By.NAME, "_save").click()
+    follow(browser, browser.find_element(By.NAME, "_save"))
     plaintext = wait_for(browser, By.ID, "api-key").text
     assert plaintext.startswith("hrk_")
     assert api_get(live_server, "/organizations", plaintext)[1]["data"] == [
@@ -137,7 +145,7 @@ def test_create_an_organization_and_a_key_seen_once_then_deactivate_it(
     assert "Acme Roofing" in browser.find_element(By.ID, "result_list").text
     browser.find_element(By.CSS_SELECTOR, "input.action-select").click()
     Select(browser.find_element(By.NAME, "action")).select_by_value("deactivate")
-    browser.find_element(By.NAME, "index").click()
+    follow(browser, browser.find_element(By.NAME, "index"))
     assert "1 key deactivated" in wait_for(browser, By.CSS_SELECTOR, "ul.messagelist").text
     assert api_get(live_server, "/organizations", plaintext) == (
         403,
@@ -167,9 +175,7 @@ def test_find_a_conversation_by_its_contacts_name(admin_page: Any) -> None:
     browser = admin_page("/admin/conversations/conversation/")
     search = browser.find_element(By.ID, "searchbar")
     search.send_keys("marisol")
-    search.submit()
-    # The list page before the search has a result_list too: wait for the new page first.
-    WebDriverWait(browser, 15).until(expected_conditions.staleness_of(search))
+    follow(browser, browser.find_element(By.CSS_SELECTOR, "#changelist-search input[type=submit]"))
     results = wait_for(browser, By.ID, "result_list").text
     assert wanted.public_id in results
     assert other.public_id not in results
