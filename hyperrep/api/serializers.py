@@ -4,6 +4,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
+from django.db.models.manager import BaseManager
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -97,7 +98,12 @@ def format_datetime(value: datetime) -> str:
 
 
 # Fields whose model values are already what JSON needs (str, dict, list, None).
-_VERBATIM = (serializers.CharField, serializers.ChoiceField, serializers.JSONField)
+_VERBATIM = (
+    serializers.CharField,
+    serializers.ChoiceField,
+    serializers.JSONField,
+    CustomFieldsField,
+)
 
 
 def _texts(values: list[Any]) -> list[Any]:
@@ -121,6 +127,13 @@ class OutputListSerializer(serializers.ListSerializer):
         finally:
             child: Any = self.child
             child.parent = None
+
+    def to_representation(self, data: Any) -> list[dict[str, Any]]:
+        # DRF's, with the child's compiled renderer called for each row directly.
+        child: Any = self.child
+        render = child._renderers.get(type(child)) or child._compile()
+        rows = data.all() if isinstance(data, BaseManager) else data
+        return [render(child, row) for row in rows]
 
 
 class OutputSerializer(serializers.Serializer):
