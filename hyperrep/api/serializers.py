@@ -129,8 +129,11 @@ class OutputListSerializer(serializers.ListSerializer):
             child.parent = None
 
     def to_representation(self, data: Any) -> list[dict[str, Any]]:
-        # DRF's, with the child's compiled renderer called for each row directly.
+        # DRF's, with the child's compiled renderer called for each row directly (unless the
+        # child renders its own way).
         child: Any = self.child
+        if type(child).to_representation is not OutputSerializer.to_representation:
+            return super().to_representation(data)
         render = child._renderers.get(type(child)) or child._compile()
         rows = data.all() if isinstance(data, BaseManager) else data
         return [render(child, row) for row in rows]

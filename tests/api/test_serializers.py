@@ -105,3 +105,17 @@ def test_the_plan_renders_what_drfs_fields_render() -> None:
         ours = dict(EverythingSerializer(row).data)
         theirs = dict(DRFEverythingSerializer(row).data)
         assert ours == theirs
+
+
+def test_a_list_renders_each_row_as_the_child_renders_one() -> None:
+    class Shouting(GreetingSerializer):
+        def to_representation(self, instance: Any) -> dict[str, Any]:
+            return {"name": instance.name.upper()}
+
+    rows = [SimpleNamespace(name="Ann"), SimpleNamespace(name="Bo")]
+    context = {"request": Request("me")}
+    assert GreetingSerializer(rows, many=True, context=context).data == [
+        {"name": "Ann", "greeting": "me greets Ann"},
+        {"name": "Bo", "greeting": "me greets Bo"},
+    ]
+    assert Shouting(rows, many=True, context=context).data == [{"name": "ANN"}, {"name": "BO"}]
